@@ -1,0 +1,108 @@
+package libstart
+
+import (
+	"fmt"
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// setupConsole runs in the init after pivot_root: it allocates a pty in the
+// container's own devpts, sends the master to the console socket in one
+// SCM_RIGHTS message, binds the slave over /dev/console and makes it the
+// controlling terminal and stdio. The slave is opened with TIOCGPTPEER from
+// the master, so it is the verified peer and not whatever a path names.
+func setupConsole(sock *os.File, rows, cols uint16) error {
+	mfd, err := unix.Open("/dev/ptmx", unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return stageErr("console", "open /dev/ptmx", err)
+	}
+	master := os.NewFile(uintptr(mfd), "/dev/ptmx")
+	defer master.Close()
+	if err := unix.IoctlSetPointerInt(mfd, unix.TIOCSPTLCK, 0); err != nil {
+		return stageErr("console", "unlockpt", err)
+	}
+	sfd, err := ptyPeer(mfd)
+	if err != nil {
+		return stageErr("console", "open pty peer", err)
+	}
+	slave := os.NewFile(uintptr(sfd), "pty-slave")
+	defer slave.Close()
+	if rows > 0 || cols > 0 {
+		ws := &unix.Winsize{Row: rows, Col: cols}
+		if err := unix.IoctlSetWinsize(sfd, unix.TIOCSWINSZ, ws); err != nil {
+			return stageErr("console", "set window size", err)
+		}
+	}
+	if err := SendFd(sock, master.Name(), mfd); err != nil {
+		return stageErr("console", "send pty master to console socket", err)
+	}
+	if err := bindConsole(slave); err != nil {
+		return err
+	}
+	for i := 0; i < 3; i++ {
+		if err := unix.Dup3(sfd, i, 0); err != nil {
+			return stageErr("console", fmt.Sprintf("dup pty to fd %d", i), err)
+		}
+	}
+	if err := unix.IoctlSetInt(0, unix.TIOCSCTTY, 0); err != nil {
+		return stageErr("console", "set controlling terminal", err)
+	}
+	return nil
+}
+
+// bindConsole bind mounts the pty slave over /dev/console (created as an
+// empty file in the container's fresh /dev).
+func bindConsole(slave *os.File) error {
+	fd, err := unix.Open("/dev/console", unix.O_CREAT|unix.O_NOFOLLOW|unix.O_CLOEXEC|unix.O_RDONLY, 0o600)
+	if err != nil {
+		return stageErr("console", "create /dev/console", err)
+	}
+	f := os.NewFile(uintptr(fd), "/dev/console")
+	defer f.Close()
+	if err := unix.Mount(fdPath(slave), fdPath(f), "", unix.MS_BIND, ""); err != nil {
+		return stageErr("console", "bind pty over /dev/console", err)
+	}
+	return nil
+}
+
+// ptyPeer opens the slave of master with TIOCGPTPEER (kernel 4.13+).
+func ptyPeer(master int) (int, error) {
+	fd, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(master), uintptr(unix.TIOCGPTPEER),
+		uintptr(unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC))
+	if errno != 0 {
+		return -1, errno
+	}
+	return int(fd), nil
+}
+
+// SendFd sends fd with name as payload in one SCM_RIGHTS message, as runc
+// does on the console socket.
+func SendFd(sock *os.File, name string, fd int) error {
+	oob := unix.UnixRights(fd)
+	return unix.Sendmsg(int(sock.Fd()), []byte(name), oob, nil, 0)
+}
+
+// RecvFd receives one fd sent by SendFd.
+func RecvFd(sock *os.File) (*os.File, error) {
+	buf := make([]byte, 4096)
+	oob := make([]byte, unix.CmsgSpace(4))
+	n, oobn, _, _, err := unix.Recvmsg(int(sock.Fd()), buf, oob, unix.MSG_CMSG_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("receive fd: %w", err)
+	}
+	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
+	if err != nil {
+		return nil, fmt.Errorf("receive fd: %w", err)
+	}
+	for _, m := range msgs {
+		fds, err := unix.ParseUnixRights(&m)
+		if err == nil && len(fds) > 0 {
+			for _, extra := range fds[1:] {
+				unix.Close(extra)
+			}
+			return os.NewFile(uintptr(fds[0]), string(buf[:n])), nil
+		}
+	}
+	return nil, fmt.Errorf("receive fd: no descriptor in message")
+}

@@ -1,0 +1,146 @@
+package libstart
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// NSPlan says, for one start, how each namespace of the config comes about.
+type NSPlan struct {
+	// CloneFlags are the namespaces created by clone(2) itself.
+	CloneFlags uintptr
+	// Join are namespaces entered by path before the clone, by the parent
+	// on a locked thread (their effect is inherited by the child).
+	Join []Namespace
+	// UnshareCgroup makes the init unshare its cgroup namespace after the
+	// parent placed it into its cgroup, so the namespace root is the
+	// container's cgroup and not the runtime's.
+	UnshareCgroup bool
+	// NewTime makes the parent thread unshare a time namespace and write
+	// the offsets before the clone: offsets can only be set while no
+	// process is in the namespace, so clone(CLONE_NEWTIME) cannot be used.
+	NewTime bool
+}
+
+// ResolveCloneFlags decides what is cloned, what is unshared later and what
+// is joined by path.
+func ResolveCloneFlags(c *Conf) NSPlan {
+	var plan NSPlan
+	for _, ns := range c.Namespaces {
+		if ns.Path != "" {
+			plan.Join = append(plan.Join, ns)
+			continue
+		}
+		switch ns.Type {
+		case NSCgroup:
+			plan.UnshareCgroup = true
+		case NSTime:
+			plan.NewTime = true
+		default:
+			plan.CloneFlags |= nsCloneFlag[ns.Type]
+		}
+	}
+	return plan
+}
+
+// forkResult is what a fork on a dedicated thread hands back.
+type forkResult struct {
+	pid   int
+	pidfd int
+	err   error
+}
+
+// forkInNamespaces runs fork on a locked OS thread that first joins the
+// plan's namespaces by path (and unshares a new time namespace). The thread
+// is never unlocked: its namespaces no longer match the rest of the process,
+// so Go must discard it when the goroutine exits.
+func forkInNamespaces(plan NSPlan, offsets []TimeOffset, fork func() (int, int, error)) (int, int, error) {
+	if len(plan.Join) == 0 && !plan.NewTime {
+		return fork()
+	}
+	ch := make(chan forkResult, 1)
+	go func() {
+		runtime.LockOSThread()
+		if err := joinNamespaces(plan.Join); err != nil {
+			ch <- forkResult{err: err}
+			return
+		}
+		if plan.NewTime {
+			if err := unshareTime(offsets); err != nil {
+				ch <- forkResult{err: err}
+				return
+			}
+		}
+		pid, pidfd, err := fork()
+		ch <- forkResult{pid, pidfd, err}
+	}()
+	r := <-ch
+	return r.pid, r.pidfd, r.err
+}
+
+// joinNamespaces opens every path first (all paths are host paths), then
+// enters them, so that entering one cannot change how another resolves.
+func joinNamespaces(join []Namespace) error {
+	fds := make([]int, 0, len(join))
+	defer func() {
+		for _, fd := range fds {
+			unix.Close(fd)
+		}
+	}()
+	for _, ns := range join {
+		fd, err := unix.Open(ns.Path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return fmt.Errorf("open %s namespace %s: %w", ns.Type, ns.Path, err)
+		}
+		fds = append(fds, fd)
+	}
+	for i, ns := range join {
+		if err := unix.Setns(fds[i], int(nsCloneFlag[ns.Type])); err != nil {
+			return fmt.Errorf("join %s namespace %s: %w", ns.Type, ns.Path, err)
+		}
+	}
+	return nil
+}
+
+func unshareTime(offsets []TimeOffset) error {
+	if err := unix.Unshare(unix.CLONE_NEWTIME); err != nil {
+		return fmt.Errorf("unshare time namespace: %w", err)
+	}
+	if len(offsets) == 0 {
+		return nil
+	}
+	var b strings.Builder
+	for _, o := range offsets {
+		fmt.Fprintf(&b, "%s %d %d\n", o.Clock, o.Secs, o.Nsecs)
+	}
+	path := "/proc/thread-self/timens_offsets"
+	if err := os.WriteFile(path, []byte(b.String()), 0); err != nil {
+		return fmt.Errorf("write time namespace offsets: %w", err)
+	}
+	return nil
+}
+
+// idMappings converts Conf maps for syscall.SysProcAttr.
+func idMappings(maps []IDMap) []syscall.SysProcIDMap {
+	out := make([]syscall.SysProcIDMap, 0, len(maps))
+	for _, m := range maps {
+		out = append(out, syscall.SysProcIDMap{ContainerID: int(m.ContainerID), HostID: int(m.HostID), Size: int(m.Size)})
+	}
+	return out
+}
+
+// nsInode returns the inode of /proc/<pid>/ns/<name>, used to tell whether
+// the container shares a namespace with the host.
+func nsInode(pid int, name string) (uint64, error) {
+	var st unix.Stat_t
+	if err := unix.Stat("/proc/"+strconv.Itoa(pid)+"/ns/"+name, &st); err != nil {
+		return 0, err
+	}
+	return st.Ino, nil
+}

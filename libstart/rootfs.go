@@ -1,0 +1,418 @@
+package libstart
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
+	"golang.org/x/sys/unix"
+)
+
+// rootfs builds the container's filesystem inside its mount namespace, in
+// three steps around the runtime hooks: prepare (every mount, /dev) before
+// the prestart/createRuntime/createContainer hooks, enter (pivot_root), and
+// finish (masks, read-only paths, read-only root) after it.
+type rootfs struct {
+	conf *Conf
+	// root is an fd on the rootfs, from which every in-container path is
+	// resolved with openat2(RESOLVE_IN_ROOT) semantics (pathrs-lite).
+	root *os.File
+	// inUserNS is true in a new user namespace, where bind remounts must
+	// keep the source mount's locked flags.
+	inUserNS bool
+	// devMounted says the container's /dev is a fresh tmpfs lxcrun
+	// populates (not a bind mount of the caller's choosing).
+	devMounted bool
+}
+
+func (r *rootfs) prepare() error {
+	c := r.conf
+	r.inUserNS = c.HasNamespace(NSUser)
+	if err := unix.Mount("", "/", "", c.RootfsPropagation, ""); err != nil {
+		return stageErr("rootfs", "set propagation of /", err)
+	}
+	if err := makeParentPrivate(c.Rootfs); err != nil {
+		return err
+	}
+	if err := unix.Mount(c.Rootfs, c.Rootfs, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		return stageErr("rootfs", "bind mount rootfs "+c.Rootfs, err)
+	}
+	root, err := os.OpenFile(c.Rootfs, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return stageErr("rootfs", "open rootfs", err)
+	}
+	r.root = root
+	hasDev := false
+	for _, m := range c.Mounts {
+		if m.Destination == "/dev" {
+			hasDev = true
+			r.devMounted = m.Kind != MountBind
+		}
+	}
+	if !hasDev {
+		// /dev is always a fresh tmpfs: device nodes are never created in
+		// the image, and image symlinks there are never followed.
+		dev := Mount{Kind: MountFS, Source: "tmpfs", Destination: "/dev", Type: "tmpfs",
+			Flags: unix.MS_NOSUID | unix.MS_STRICTATIME, Data: "mode=755,size=65536k"}
+		if err := r.mount(&dev); err != nil {
+			return err
+		}
+		r.devMounted = true
+	}
+	for i := range c.Mounts {
+		if err := r.mount(&c.Mounts[i]); err != nil {
+			return err
+		}
+	}
+	if r.devMounted {
+		if err := r.populateDev(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// makeParentPrivate makes the mount holding the rootfs private when it is
+// shared: pivot_root(2) fails with EINVAL on a shared parent mount.
+func makeParentPrivate(rootfs string) error {
+	mi, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return stageErr("rootfs", "read mountinfo", err)
+	}
+	best, shared := "", false
+	for _, line := range strings.Split(string(mi), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 7 {
+			continue
+		}
+		mp := unescapeMountinfo(f[4])
+		if !strings.HasPrefix(rootfs+"/", strings.TrimSuffix(mp, "/")+"/") || len(mp) < len(best) {
+			continue
+		}
+		best, shared = mp, false
+		for _, opt := range f[6:] {
+			if opt == "-" {
+				break
+			}
+			if strings.HasPrefix(opt, "shared:") {
+				shared = true
+			}
+		}
+	}
+	if shared {
+		if err := unix.Mount("", best, "", unix.MS_PRIVATE, ""); err != nil {
+			return stageErr("rootfs", "make parent mount "+best+" private", err)
+		}
+	}
+	return nil
+}
+
+func unescapeMountinfo(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	r := strings.NewReplacer(`\040`, " ", `\011`, "\t", `\012`, "\n", `\134`, `\`)
+	return r.Replace(s)
+}
+
+// mount makes one config mount onto a destination resolved inside the
+// rootfs; the mount target is the resolved fd (/proc/self/fd/N), so a
+// symlink swapped in after resolution cannot redirect it.
+func (r *rootfs) mount(m *Mount) error {
+	if m.Kind == MountCgroup {
+		return r.mountCgroup(m)
+	}
+	isDir := true
+	if m.Kind == MountBind {
+		st, err := os.Stat(m.Source)
+		if err != nil {
+			return stageErr("mount", "stat bind source "+m.Source, err)
+		}
+		isDir = st.IsDir()
+	}
+	dst, err := r.mkTarget(m.Destination, isDir)
+	if err != nil {
+		return err
+	}
+	defer dst.Close()
+	target := fdPath(dst)
+	op := fmt.Sprintf("mount %s to %s", m.Source, m.Destination)
+	switch m.Kind {
+	case MountBind:
+		if err := unix.Mount(m.Source, target, "", m.Flags&(unix.MS_BIND|unix.MS_REC), ""); err != nil {
+			return stageErr("mount", op, err)
+		}
+		if rest := m.Flags &^ (unix.MS_BIND | unix.MS_REC | unix.MS_REMOUNT); rest != 0 {
+			if err := r.remountBind(m.Destination, rest); err != nil {
+				return stageErr("mount", "remount "+m.Destination, err)
+			}
+		}
+	default:
+		err := unix.Mount(m.Source, target, m.Type, m.Flags, labelData(m.Data, r.conf.MountLabel, m.Type))
+		if err != nil && m.Type == "sysfs" && errors.Is(err, unix.EPERM) && r.inUserNS {
+			// A user namespace without its own network namespace may not
+			// mount sysfs; bind the host's read-only instead.
+			err = unix.Mount("/sys", target, "", unix.MS_BIND|unix.MS_REC, "")
+			if err == nil {
+				err = r.remountBind(m.Destination, m.Flags|unix.MS_RDONLY)
+			}
+		}
+		if err != nil {
+			return stageErr("mount", op, err)
+		}
+	}
+	return r.applyMountOptions(m)
+}
+
+// applyMountOptions applies propagation changes and recursive attributes to
+// the mount just made, re-resolving its destination to reach the new mount.
+func (r *rootfs) applyMountOptions(m *Mount) error {
+	if len(m.PropFlags) == 0 && m.RecAttrSet == 0 && m.RecAttrClr == 0 {
+		return nil
+	}
+	f, err := pathrs.OpenatInRoot(r.root, m.Destination)
+	if err != nil {
+		return stageErr("mount", "reopen "+m.Destination, err)
+	}
+	defer f.Close()
+	for _, p := range m.PropFlags {
+		if err := unix.Mount("", fdPath(f), "", p, ""); err != nil {
+			return stageErr("mount", "set propagation of "+m.Destination, err)
+		}
+	}
+	if m.RecAttrSet != 0 || m.RecAttrClr != 0 {
+		attr := unix.MountAttr{Attr_set: m.RecAttrSet, Attr_clr: m.RecAttrClr}
+		if m.RecAttrClr&unix.MOUNT_ATTR__ATIME != 0 || m.RecAttrSet&unix.MOUNT_ATTR__ATIME != 0 {
+			attr.Attr_clr |= unix.MOUNT_ATTR__ATIME
+		}
+		if err := unix.MountSetattr(int(f.Fd()), "", unix.AT_EMPTY_PATH|unix.AT_RECURSIVE, &attr); err != nil {
+			return stageErr("mount", "mount_setattr "+m.Destination, err)
+		}
+	}
+	return nil
+}
+
+// remountBind changes the per-mount flags of the bind mount at dest inside
+// the rootfs. In a user namespace the flags the kernel locked on the source
+// (nosuid, nodev, noexec, atime) must be kept, or the remount fails.
+func (r *rootfs) remountBind(dest string, flags uintptr) error {
+	f, err := pathrs.OpenatInRoot(r.root, dest)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if r.inUserNS {
+		var st unix.Statfs_t
+		if err := unix.Fstatfs(int(f.Fd()), &st); err == nil {
+			flags |= lockedFlags(st.Flags)
+		}
+	}
+	return unix.Mount("", fdPath(f), "", unix.MS_BIND|unix.MS_REMOUNT|flags, "")
+}
+
+func lockedFlags(stFlags int64) uintptr {
+	var f uintptr
+	for st, ms := range map[int64]uintptr{
+		unix.ST_NOSUID: unix.MS_NOSUID, unix.ST_NODEV: unix.MS_NODEV, unix.ST_NOEXEC: unix.MS_NOEXEC,
+		unix.ST_NOATIME: unix.MS_NOATIME, unix.ST_NODIRATIME: unix.MS_NODIRATIME, unix.ST_RELATIME: unix.MS_RELATIME,
+	} {
+		if stFlags&st != 0 {
+			f |= ms
+		}
+	}
+	return f
+}
+
+// mkTarget creates (if needed) and opens the mount destination inside the
+// rootfs, as a directory or, for a bind mount of a file, as a file.
+func (r *rootfs) mkTarget(dest string, isDir bool) (*os.File, error) {
+	if isDir {
+		f, err := pathrs.MkdirAllHandle(r.root, dest, 0o755)
+		if err != nil {
+			return nil, stageErr("mount", "create mount point "+dest, err)
+		}
+		return f, nil
+	}
+	parent, err := pathrs.MkdirAllHandle(r.root, filepath.Dir(dest), 0o755)
+	if err != nil {
+		return nil, stageErr("mount", "create mount point parent of "+dest, err)
+	}
+	defer parent.Close()
+	base := filepath.Base(dest)
+	fd, err := unix.Openat(int(parent.Fd()), base, unix.O_CREAT|unix.O_NOFOLLOW|unix.O_CLOEXEC|unix.O_RDONLY, 0o644)
+	if err != nil && errors.Is(err, unix.EISDIR) {
+		err = nil
+		fd, err = unix.Openat(int(parent.Fd()), base, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	}
+	if err != nil {
+		return nil, stageErr("mount", "create mount point "+dest, err)
+	}
+	return os.NewFile(uintptr(fd), dest), nil
+}
+
+func fdPath(f *os.File) string {
+	return fmt.Sprintf("/proc/self/fd/%d", f.Fd())
+}
+
+// labelData adds the SELinux context option when the config has a mount
+// label and the host has SELinux; on other hosts labels are ignored.
+func labelData(data, label, fstype string) string {
+	if label == "" || !selinuxEnabled() || fstype == "proc" || fstype == "sysfs" {
+		return data
+	}
+	opt := fmt.Sprintf("context=%q", label)
+	if data == "" {
+		return opt
+	}
+	return data + "," + opt
+}
+
+func selinuxEnabled() bool {
+	_, err := os.Stat("/sys/fs/selinux/enforce")
+	return err == nil
+}
+
+// enter switches the root to the rootfs: pivot_root(".", ".") then a lazy
+// unmount of the old root, or MS_MOVE + chroot with --no-pivot.
+func (r *rootfs) enter() error {
+	c := r.conf
+	if c.NoPivot {
+		if err := unix.Chdir(c.Rootfs); err != nil {
+			return stageErr("rootfs", "chdir to rootfs", err)
+		}
+		if err := unix.Mount(c.Rootfs, "/", "", unix.MS_MOVE, ""); err != nil {
+			return stageErr("rootfs", "move rootfs to /", err)
+		}
+		if err := unix.Chroot("."); err != nil {
+			return stageErr("rootfs", "chroot", err)
+		}
+		return stageErrIf("rootfs", "chdir /", unix.Chdir("/"))
+	}
+	oldroot, err := unix.Open("/", unix.O_DIRECTORY|unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return stageErr("rootfs", "open old root", err)
+	}
+	defer unix.Close(oldroot)
+	if err := unix.Fchdir(int(r.root.Fd())); err != nil {
+		return stageErr("rootfs", "chdir to rootfs", err)
+	}
+	if err := unix.PivotRoot(".", "."); err != nil {
+		return stageErr("rootfs", "pivot_root", err)
+	}
+	if err := unix.Fchdir(oldroot); err != nil {
+		return stageErr("rootfs", "chdir to old root", err)
+	}
+	// The old root must not propagate the unmount to the host.
+	if err := unix.Mount("", ".", "", unix.MS_SLAVE|unix.MS_REC, ""); err != nil {
+		return stageErr("rootfs", "make old root slave", err)
+	}
+	if err := unix.Unmount(".", unix.MNT_DETACH); err != nil {
+		return stageErr("rootfs", "unmount old root", err)
+	}
+	return stageErrIf("rootfs", "chdir /", unix.Chdir("/"))
+}
+
+func stageErrIf(stage, op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return stageErr(stage, op, err)
+}
+
+// finish runs after pivot_root: read-only paths, masked paths, read-only
+// root.
+func (r *rootfs) finish() error {
+	c := r.conf
+	r.root.Close()
+	root, err := os.OpenFile("/", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return stageErr("rootfs", "open new root", err)
+	}
+	r.root = root
+	defer root.Close()
+	for _, p := range c.ReadonlyPaths {
+		if err := r.readonlyPath(p); err != nil {
+			return err
+		}
+	}
+	if len(c.MaskedPaths) > 0 {
+		if err := r.maskPaths(c.MaskedPaths); err != nil {
+			return err
+		}
+	}
+	if c.RootfsReadonly {
+		flags := uintptr(unix.MS_RDONLY)
+		if r.inUserNS {
+			var st unix.Statfs_t
+			if err := unix.Statfs("/", &st); err == nil {
+				flags |= lockedFlags(st.Flags)
+			}
+		}
+		if err := unix.Mount("", "/", "", unix.MS_BIND|unix.MS_REMOUNT|flags, ""); err != nil {
+			return stageErr("rootfs", "remount / read-only", err)
+		}
+	}
+	return nil
+}
+
+func (r *rootfs) readonlyPath(p string) error {
+	f, err := pathrs.OpenatInRoot(r.root, p)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+		return stageErr("readonlyPaths", "open "+p, err)
+	}
+	defer f.Close()
+	if err := unix.Mount(fdPath(f), fdPath(f), "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		return stageErr("readonlyPaths", "bind "+p, err)
+	}
+	if err := r.remountBind(p, unix.MS_RDONLY|unix.MS_REC); err != nil {
+		return stageErr("readonlyPaths", "remount "+p+" read-only", err)
+	}
+	return nil
+}
+
+// maskPaths covers files with the container's /dev/null, checked to be the
+// real null device (char 1:3) first, and directories with a read-only
+// tmpfs. A missing /dev/null is an error, never a silent skip.
+func (r *rootfs) maskPaths(paths []string) error {
+	null, err := os.OpenFile("/dev/null", unix.O_PATH|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
+	if err != nil {
+		return stageErr("maskedPaths", "open /dev/null", err)
+	}
+	defer null.Close()
+	var st unix.Stat_t
+	if err := unix.Fstat(int(null.Fd()), &st); err != nil {
+		return stageErr("maskedPaths", "stat /dev/null", err)
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFCHR || unix.Major(st.Rdev) != 1 || unix.Minor(st.Rdev) != 3 {
+		return &StageError{Stage: "maskedPaths", Op: "verify /dev/null", Msg: "/dev/null is not the null device (char 1:3)"}
+	}
+	for _, p := range paths {
+		f, err := pathrs.OpenatInRoot(r.root, p)
+		if err != nil {
+			if errors.Is(err, os.ErrNotExist) {
+				continue
+			}
+			return stageErr("maskedPaths", "open "+p, err)
+		}
+		var fst unix.Stat_t
+		err = unix.Fstat(int(f.Fd()), &fst)
+		if err == nil {
+			if fst.Mode&unix.S_IFMT == unix.S_IFDIR {
+				err = unix.Mount("tmpfs", fdPath(f), "tmpfs", unix.MS_RDONLY, labelData("", r.conf.MountLabel, "tmpfs"))
+			} else {
+				err = unix.Mount(fdPath(null), fdPath(f), "", unix.MS_BIND, "")
+			}
+		}
+		f.Close()
+		if err != nil {
+			return stageErr("maskedPaths", "mask "+p, err)
+		}
+	}
+	return nil
+}

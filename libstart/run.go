@@ -1,0 +1,129 @@
+package libstart
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+
+	"golang.org/x/sys/unix"
+)
+
+// RunOpts are the options of run.
+type RunOpts struct {
+	CreateOpts
+	Detach bool
+	Keep   bool
+}
+
+// Run is `run`: create and start. Detached, it returns once the process
+// runs. In the foreground it forwards signals to the init, relays the
+// terminal when the process has one, waits for the init and returns its
+// exit code (128+N when killed by signal N), then deletes the container.
+func Run(opts RunOpts) (int, error) {
+	if opts.Detach {
+		h, err := Create(opts.CreateOpts)
+		if err != nil {
+			return 0, err
+		}
+		h.Release()
+		return 0, Start(opts.Root, opts.ID)
+	}
+	// Orphans of a container without its own pid namespace come to us.
+	_ = unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+	sigc := make(chan os.Signal, 64)
+	signal.Notify(sigc)
+	defer signal.Stop(sigc)
+
+	var tty *terminal
+	if opts.ConsoleSocket == "" {
+		if t, err := wantsTerminal(opts.Bundle); err == nil && t {
+			pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+			if err != nil {
+				return 0, fmt.Errorf("console socketpair: %w", err)
+			}
+			opts.ConsoleFile = os.NewFile(uintptr(pair[1]), "console-child")
+			tty = &terminal{recv: os.NewFile(uintptr(pair[0]), "console")}
+			defer tty.recv.Close()
+		}
+	}
+	h, err := Create(opts.CreateOpts)
+	if opts.ConsoleFile != nil {
+		opts.ConsoleFile.Close()
+	}
+	if err != nil {
+		return 0, err
+	}
+	if tty != nil {
+		if err := tty.attach(); err != nil {
+			h.Container.Close()
+			_ = Delete(opts.Root, opts.ID, true)
+			return 0, err
+		}
+		defer tty.restore()
+	}
+	h.Release()
+	if err := Start(opts.Root, opts.ID); err != nil {
+		_ = Delete(opts.Root, opts.ID, true)
+		return 0, err
+	}
+	code := forwardAndWait(h.Pid, sigc, tty)
+	if tty != nil {
+		tty.drain()
+	}
+	if !opts.Keep {
+		if err := Delete(opts.Root, opts.ID, true); err != nil {
+			return code, err
+		}
+	}
+	return code, nil
+}
+
+// forwardAndWait relays signals to the init until it exits and reaps every
+// child (we are a subreaper), returning the init's exit code.
+func forwardAndWait(pid int, sigc chan os.Signal, tty *terminal) int {
+	for sig := range sigc {
+		switch sig {
+		case unix.SIGCHLD:
+			for {
+				var ws unix.WaitStatus
+				wpid, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
+				if err != nil || wpid <= 0 {
+					break
+				}
+				if wpid == pid {
+					return exitCode(ws)
+				}
+			}
+		case unix.SIGWINCH:
+			if tty != nil {
+				tty.resize()
+			}
+		case unix.SIGURG:
+			// Go's own preemption signal.
+		default:
+			_ = unix.Kill(pid, sig.(unix.Signal))
+		}
+	}
+	return 255
+}
+
+func exitCode(ws unix.WaitStatus) int {
+	if ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	return ws.ExitStatus()
+}
+
+// wantsTerminal peeks at process.terminal before create, so run knows
+// whether to offer its own console socket.
+func wantsTerminal(bundle string) (bool, error) {
+	spec, err := LoadSpec(bundle)
+	if err != nil {
+		return false, err
+	}
+	if spec.Process == nil {
+		return false, errors.New("no process")
+	}
+	return spec.Process.Terminal, nil
+}

@@ -1,0 +1,106 @@
+// Go 1.25+ reads the cgroup CPU limit at start-up and keeps two cgroup files
+// open in every process; lxcrun sets GOMAXPROCS itself where it matters, so
+// neither the read nor the open fds (which would reach the init) are wanted.
+//go:debug containermaxprocs=0
+//go:debug updatemaxprocs=0
+
+// Command lxcrun is an OCI container runtime with runc's command line and
+// LXC's start lifecycle inside.
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/lxcrun/lxcrun/libstart"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/urfave/cli/v2"
+)
+
+// Set at link time by the Makefile.
+var (
+	version   = "0.1.0-dev"
+	gitCommit = "unknown"
+)
+
+func main() {
+	// The container init is dispatched before any CLI parsing: it must
+	// start fast and must not depend on flags.
+	if len(os.Args) > 1 && os.Args[1] == "init" {
+		os.Exit(libstart.InitMain())
+	}
+	app := newApp()
+	if err := app.Run(os.Args); err != nil {
+		os.Exit(fatal(err))
+	}
+}
+
+func newApp() *cli.App {
+	cli.VersionPrinter = func(c *cli.Context) {
+		fmt.Printf("lxcrun version %s\ncommit: %s\nspec: %s\n", version, gitCommit, specs.Version)
+	}
+	return &cli.App{
+		Name:                 "lxcrun",
+		Usage:                "OCI container runtime (runc-compatible, LXC's start lifecycle)",
+		Version:              version,
+		EnableBashCompletion: false,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "root", Value: "/run/lxcrun", Usage: "root directory for storage of container state"},
+			&cli.StringFlag{Name: "log", Usage: "set the log file to write lxcrun logs to (default is stderr)"},
+			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "set the log format ('text' or 'json')"},
+			&cli.BoolFlag{Name: "debug", Usage: "enable debug logging"},
+			&cli.BoolFlag{Name: "systemd-cgroup", Usage: "use systemd to manage cgroups (cgroupsPath is slice:prefix:name)"},
+			&cli.StringFlag{Name: "criu", Hidden: true, Usage: "ignored (runc compatibility)"},
+			&cli.StringFlag{Name: "rootless", Value: "auto", Hidden: true, Usage: "ignored (runc compatibility)"},
+		},
+		Before: setupLogging,
+		Commands: []*cli.Command{
+			createCommand, startCommand, stateCommand, killCommand, deleteCommand,
+			runCommand, listCommand, specCommand, featuresCommand,
+		},
+		CommandNotFound: func(c *cli.Context, cmd string) {
+			fmt.Fprintf(os.Stderr, "lxcrun: no such command %q\n", cmd)
+			os.Exit(1)
+		},
+		ExitErrHandler: func(*cli.Context, error) {},
+	}
+}
+
+// checkArgs enforces a verb's positional argument count with runc's message.
+func checkArgs(c *cli.Context, min, max int) error {
+	n := c.NArg()
+	switch {
+	case min == max && n != min:
+		return fmt.Errorf("%q requires exactly %d argument(s)", c.Command.Name, min)
+	case n < min:
+		return fmt.Errorf("%q requires a minimum of %d argument(s)", c.Command.Name, min)
+	case max >= 0 && n > max:
+		return fmt.Errorf("%q requires a maximum of %d argument(s)", c.Command.Name, max)
+	}
+	return nil
+}
+
+// containerID returns the first argument, validated.
+func containerID(c *cli.Context) (string, error) {
+	id := c.Args().First()
+	if err := libstart.ValidateID(id); err != nil {
+		return "", err
+	}
+	return id, nil
+}
+
+// exitError carries an exit code without an error message (run's status).
+type exitError struct{ code int }
+
+func (e *exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+// fatal logs err once and returns the process exit code.
+func fatal(err error) int {
+	if ee, ok := err.(*exitError); ok {
+		return ee.code
+	}
+	msg := strings.TrimSpace(err.Error())
+	logError(msg)
+	return 1
+}

@@ -1,0 +1,31 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+
+	"github.com/lxcrun/lxcrun/libstart"
+	"github.com/urfave/cli/v2"
+)
+
+var stateCommand = &cli.Command{
+	Name:      "state",
+	Usage:     "output the state of a container",
+	ArgsUsage: "<container-id>",
+	Action: func(c *cli.Context) error {
+		if err := checkArgs(c, 1, 1); err != nil {
+			return err
+		}
+		id, err := containerID(c)
+		if err != nil {
+			return err
+		}
+		st, err := libstart.QueryState(c.String("root"), id)
+		if err != nil {
+			return err
+		}
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(st)
+	},
+}
