@@ -1,5 +1,7 @@
 package libstart
 
+import "github.com/lxcrun/lxcrun/libstart/seccomp"
+
 // Conf is lxcrun's lxc_conf: config.json translated once, by FromSpec, into the
 // form the rest of the runtime consumes. Nothing after translation reads the
 // specs-go types, so a check or a default lives in exactly one place, and the
@@ -49,6 +51,8 @@ type Conf struct {
 	Sysctl map[string]string `json:"sysctl,omitempty"`
 	// MountLabel is the SELinux label of the container's mounts.
 	MountLabel string `json:"mountLabel,omitempty"`
+	// Seccomp is the compiled linux.seccomp filter, nil without one.
+	Seccomp *seccomp.Program `json:"seccomp,omitempty"`
 
 	// Cgroup says where the container's processes are placed.
 	Cgroup CgroupConf `json:"cgroup"`

@@ -132,9 +132,11 @@ func prepareContainer(msg *initMsg, fds initFDs) (*os.File, error) {
 	if err := writeSysctls(conf.Sysctl); err != nil {
 		return nil, err
 	}
-	if err := prepareProcess(&conf.Process); err != nil {
+	path, err := prepareProcess(&conf.Process, msg.PreserveFDs, conf.Seccomp)
+	if err != nil {
 		return nil, err
 	}
+	msg.execPath = path
 	if err := writeMsg(fds.sync, msgReady, nil); err != nil {
 		return nil, stageErr("ready", "report ready", err)
 	}
@@ -170,7 +172,7 @@ func runContainer(msg *initMsg, conn *os.File) error {
 	if err := RunHooks("startContainer", conf.Hooks.StartContainer, hookState(msg, StatusCreated)); err != nil {
 		return stageErr("hooks", "startContainer", err)
 	}
-	return execProcess(&conf.Process, msg.PreserveFDs)
+	return execProcess(&conf.Process, msg.execPath, conf.Seccomp)
 }
 
 // hookState is the state given to hooks the init runs itself.

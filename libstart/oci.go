@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/lxcrun/lxcrun/libstart/seccomp"
 	"github.com/moby/sys/capability"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -300,9 +301,11 @@ func convertLinux(spec *specs.Spec, opts *SpecOptions, conf *Conf) error {
 		return fieldErr("linux", "must be set on Linux")
 	}
 	if lx.Seccomp != nil {
-		// Refused rather than ignored: running a container unconfined
-		// that asked for a filter would be a silent security hole.
-		return fieldErr("linux.seccomp", "seccomp is not supported by this build")
+		prog, err := seccomp.Compile(lx.Seccomp)
+		if err != nil {
+			return &FieldError{Field: "linux.seccomp", Err: err}
+		}
+		conf.Seccomp = prog
 	}
 	for i, ns := range lx.Namespaces {
 		t := NSType(ns.Type)

@@ -5,6 +5,7 @@ import (
 	"os"
 	"syscall"
 
+	"github.com/lxcrun/lxcrun/libstart/seccomp"
 	"github.com/moby/sys/capability"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -16,13 +17,16 @@ import (
 // the last steps right before execve.
 
 // prepareProcess sets the working directory, umask, rlimits, credentials
-// and capabilities of the calling thread's process.
-func prepareProcess(p *Process) error {
+// and capabilities of the calling thread's process, and returns the resolved
+// executable. Without no_new_privs a seccomp filter needs CAP_SYS_ADMIN to
+// load, so it is loaded here, just before the capabilities are dropped;
+// with no_new_privs execProcess loads it as the very last step.
+func prepareProcess(p *Process, preserveFDs int, filter *seccomp.Program) (string, error) {
 	if err := unix.Chdir(p.Cwd); err != nil {
-		return stageErr("process", "chdir to cwd "+p.Cwd, err)
+		return "", stageErr("process", "chdir to cwd "+p.Cwd, err)
 	}
 	if err := verifyCwd(); err != nil {
-		return err
+		return "", err
 	}
 	umask := uint32(0o022)
 	if p.Umask != nil {
@@ -34,11 +38,12 @@ func prepareProcess(p *Process) error {
 		// restoring its own saved RLIMIT_NOFILE at execve.
 		lim := syscall.Rlimit{Cur: rl.Soft, Max: rl.Hard}
 		if err := syscall.Setrlimit(rl.Type, &lim); err != nil {
-			return stageErr("process", fmt.Sprintf("error setting rlimit type %d", rl.Type), err)
+			return "", stageErr("process", fmt.Sprintf("error setting rlimit type %d", rl.Type), err)
 		}
 	}
-	if _, err := lookPath(p); err != nil {
-		return &StageError{Stage: "process", Msg: err.Error(), Errno: errnoOf(err)}
+	path, err := lookPath(p)
+	if err != nil {
+		return "", &StageError{Stage: "process", Msg: err.Error(), Errno: errnoOf(err)}
 	}
 	caps := p.Caps
 	if caps == nil {
@@ -46,21 +51,32 @@ func prepareProcess(p *Process) error {
 	}
 	c, err := capability.NewPid2(0)
 	if err != nil {
-		return stageErr("capabilities", "init", err)
+		return "", stageErr("capabilities", "init", err)
 	}
 	setCaps(c, capability.BOUNDING, caps.Bounding)
 	// The bounding set is dropped while still fully privileged.
 	if err := c.Apply(capability.BOUNDING); err != nil {
-		return stageErr("capabilities", "drop bounding set", err)
+		return "", stageErr("capabilities", "drop bounding set", err)
+	}
+	// Everything past stdio and the preserved fds is closed at execve.
+	// Marked now, before any filter is loaded: profiles written before
+	// close_range(2) existed deny it.
+	if err := unix.CloseRange(uint(3+preserveFDs), ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
+		return "", stageErr("process", "close_range", err)
+	}
+	if filter != nil && !p.NoNewPrivileges {
+		if err := seccomp.Load(filter); err != nil {
+			return "", stageErr("seccomp", "load filter", err)
+		}
 	}
 	if err := unix.Prctl(unix.PR_SET_KEEPCAPS, 1, 0, 0, 0); err != nil {
-		return stageErr("user", "prctl(PR_SET_KEEPCAPS)", err)
+		return "", stageErr("user", "prctl(PR_SET_KEEPCAPS)", err)
 	}
 	if err := setUser(p); err != nil {
-		return err
+		return "", err
 	}
 	if err := unix.Prctl(unix.PR_SET_KEEPCAPS, 0, 0, 0, 0); err != nil {
-		return stageErr("user", "prctl(PR_SET_KEEPCAPS)", err)
+		return "", stageErr("user", "prctl(PR_SET_KEEPCAPS)", err)
 	}
 	setCaps(c, capability.EFFECTIVE, caps.Effective)
 	setCaps(c, capability.PERMITTED, caps.Permitted)
@@ -72,9 +88,9 @@ func prepareProcess(p *Process) error {
 	// the container's.)
 	setCaps(c, capability.AMBIENT, caps.Ambient&caps.Permitted&caps.Inheritable)
 	if err := c.Apply(capability.CAPS | capability.AMBIENT); err != nil {
-		return stageErr("capabilities", "apply", err)
+		return "", stageErr("capabilities", "apply", err)
 	}
-	return nil
+	return path, nil
 }
 
 func setCaps(c capability.Capabilities, which capability.CapType, mask uint64) {
@@ -126,22 +142,20 @@ func verifyCwd() error {
 	return nil
 }
 
-// execProcess is the last step: no_new_privs, close inherited fds, execve.
-func execProcess(p *Process, preserveFDs int) error {
+// execProcess is the last step: no_new_privs, the seccomp filter (with
+// no_new_privs), execve of path.
+func execProcess(p *Process, path string, filter *seccomp.Program) error {
 	if p.NoNewPrivileges {
 		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 			return stageErr("process", "prctl(PR_SET_NO_NEW_PRIVS)", err)
 		}
 	}
-	path, err := lookPath(p)
-	if err != nil {
-		return &StageError{Stage: "exec", Msg: err.Error(), Errno: errnoOf(err)}
+	if filter != nil && p.NoNewPrivileges {
+		if err := seccomp.Load(filter); err != nil {
+			return stageErr("seccomp", "load filter", err)
+		}
 	}
-	// Everything past stdio and the preserved fds is closed at execve.
-	if err := unix.CloseRange(uint(3+preserveFDs), ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
-		return stageErr("exec", "close_range", err)
-	}
-	err = unix.Exec(path, p.Args, p.Env)
+	err := unix.Exec(path, p.Args, p.Env)
 	return &StageError{Stage: "exec", Msg: fmt.Sprintf("exec %q: %v", p.Args[0], err), Errno: errnoOf(err)}
 }
 

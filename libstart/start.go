@@ -41,6 +41,8 @@ type initMsg struct {
 	Pid         int  `json:"pid"`
 	PreserveFDs int  `json:"preserveFds"`
 	Console     bool `json:"console"`
+	// execPath is the executable the init resolved at create (init only).
+	execPath string
 }
 
 // The init's well-known environment: which fds are which.
@@ -129,9 +131,6 @@ func (h *Handler) spawn() error {
 		return err
 	}
 	h.onAbort(func() { _ = cg.Destroy() })
-	if err := cg.Apply(-1); err != nil {
-		return fmt.Errorf("create cgroup: %w", err)
-	}
 	if err := h.openSockets(); err != nil {
 		return err
 	}
