@@ -14,7 +14,7 @@ import (
 // RunHooks runs hooks of one kind in order, each with the state JSON on its
 // stdin, and stops at the first failure. Callers decide what a failure
 // means: fatal for prestart, createRuntime, createContainer and
-// startContainer; a warning for poststart and poststop.
+// startContainer; poststart and poststop use RunAllHooks.
 func RunHooks(kind string, hooks []Hook, state OCIState) error {
 	if len(hooks) == 0 {
 		return nil
@@ -24,23 +24,37 @@ func RunHooks(kind string, hooks []Hook, state OCIState) error {
 		return fmt.Errorf("%s hook: encode state: %w", kind, err)
 	}
 	for i, h := range hooks {
-		if err := runHook(h, data); err != nil {
-			return fmt.Errorf("%s hook #%d (%s): %w", kind, i, h.Path, err)
+		if err := runOne(kind, i, h, data); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
-// RunAllHooks runs every hook even after one fails (poststop), returning
-// the failures joined.
+// RunAllHooks runs every hook even after one fails (poststart, poststop:
+// the spec makes their failures warnings) and returns the failures.
 func RunAllHooks(kind string, hooks []Hook, state OCIState) []error {
+	if len(hooks) == 0 {
+		return nil
+	}
+	data, err := json.Marshal(state)
+	if err != nil {
+		return []error{fmt.Errorf("%s hook: encode state: %w", kind, err)}
+	}
 	var errs []error
 	for i, h := range hooks {
-		if err := RunHooks(kind, []Hook{h}, state); err != nil {
-			errs = append(errs, fmt.Errorf("%s hook #%d: %w", kind, i, err))
+		if err := runOne(kind, i, h, data); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	return errs
+}
+
+func runOne(kind string, i int, h Hook, state []byte) error {
+	if err := runHook(h, state); err != nil {
+		return fmt.Errorf("%s hook #%d (%s): %w", kind, i, h.Path, err)
+	}
+	return nil
 }
 
 func runHook(h Hook, state []byte) error {

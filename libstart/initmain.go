@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/lxcrun/lxcrun/libstart/nsenter"
 	"golang.org/x/sys/unix"
 )
 
@@ -74,6 +75,10 @@ func InitMain() int {
 		sendError(fds.sync, &StageError{Stage: "init", Op: "decode config", Msg: fmt.Sprint(err)})
 		return 1
 	}
+	if err := nsenter.Err(); err != nil {
+		sendError(fds.sync, stageErr("namespaces", "nsenter", err))
+		return 1
+	}
 	conn, err := prepareContainer(&msg, fds)
 	if err != nil {
 		sendError(fds.sync, err)
@@ -99,7 +104,7 @@ func prepareContainer(msg *initMsg, fds initFDs) (*os.File, error) {
 			return nil, stageErr("keyring", "join session keyring", err)
 		}
 	}
-	r := &rootfs{conf: conf}
+	r := &rootfs{conf: conf, shared: !conf.HasNamespace(NSMount)}
 	if err := r.prepare(); err != nil {
 		return nil, err
 	}
@@ -111,7 +116,7 @@ func prepareContainer(msg *initMsg, fds initFDs) (*os.File, error) {
 			return nil, stageErr("hooks", "wait for runtime hooks", err)
 		}
 	}
-	if err := RunHooks("createContainer", conf.Hooks.CreateContainer, hookState(msg, StatusCreating)); err != nil {
+	if err := RunHooks("createContainer", conf.Hooks.CreateContainer, hookState(msg, StatusCreated)); err != nil {
 		return nil, stageErr("hooks", "createContainer", err)
 	}
 	if err := r.enter(); err != nil {

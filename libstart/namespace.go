@@ -22,6 +22,9 @@ type NSPlan struct {
 	// parent placed it into its cgroup, so the namespace root is the
 	// container's cgroup and not the runtime's.
 	UnshareCgroup bool
+	// Enter are namespaces joined by path by the init's nsenter constructor
+	// (mount, time): only a single-threaded process can join them.
+	Enter []Namespace
 	// NewTime makes the parent thread unshare a time namespace and write
 	// the offsets before the clone: offsets can only be set while no
 	// process is in the namespace, so clone(CLONE_NEWTIME) cannot be used.
@@ -34,7 +37,12 @@ func ResolveCloneFlags(c *Conf) NSPlan {
 	var plan NSPlan
 	for _, ns := range c.Namespaces {
 		if ns.Path != "" {
-			plan.Join = append(plan.Join, ns)
+			switch ns.Type {
+			case NSMount, NSTime:
+				plan.Enter = append(plan.Enter, ns)
+			default:
+				plan.Join = append(plan.Join, ns)
+			}
 			continue
 		}
 		switch ns.Type {
@@ -124,6 +132,19 @@ func unshareTime(offsets []TimeOffset) error {
 		return fmt.Errorf("write time namespace offsets: %w", err)
 	}
 	return nil
+}
+
+// nsenterEnv is the _LXCRUN_NSENTER value for the plan's Enter list.
+func nsenterEnv(enter []Namespace) string {
+	var b strings.Builder
+	for _, ns := range enter {
+		t := "mnt"
+		if ns.Type == NSTime {
+			t = "time"
+		}
+		fmt.Fprintf(&b, "%s %s\n", t, ns.Path)
+	}
+	return b.String()
 }
 
 // idMappings converts Conf maps for syscall.SysProcAttr.

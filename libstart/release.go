@@ -38,9 +38,9 @@ func (c *Container) start() error {
 		return err
 	}
 	state := c.OCIState(StatusRunning)
-	if err := RunHooks("poststart", c.State.Conf.Hooks.Poststart, state); err != nil {
-		// The spec makes a poststart failure a warning: the container
-		// already runs.
+	// The spec makes a poststart failure a warning: the remaining hooks
+	// still run and the container keeps running.
+	for _, err := range RunAllHooks("poststart", c.State.Conf.Hooks.Poststart, state) {
 		warnf("%v", err)
 	}
 	return nil

@@ -26,10 +26,22 @@ type rootfs struct {
 	// devMounted says the container's /dev is a fresh tmpfs lxcrun
 	// populates (not a bind mount of the caller's choosing).
 	devMounted bool
+	// shared is true without a mount namespace: the init is in the host's
+	// mount namespace, so it makes no mount at all (any would leak to the
+	// host) and only chroots into the rootfs.
+	shared bool
 }
 
 func (r *rootfs) prepare() error {
 	c := r.conf
+	if r.shared {
+		root, err := os.OpenFile(c.Rootfs, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return stageErr("rootfs", "open rootfs", err)
+		}
+		r.root = root
+		return nil
+	}
 	r.inUserNS = c.HasNamespace(NSUser)
 	if err := unix.Mount("", "/", "", c.RootfsPropagation, ""); err != nil {
 		return stageErr("rootfs", "set propagation of /", err)
@@ -279,12 +291,14 @@ func selinuxEnabled() bool {
 // unmount of the old root, or MS_MOVE + chroot with --no-pivot.
 func (r *rootfs) enter() error {
 	c := r.conf
-	if c.NoPivot {
+	if c.NoPivot || r.shared {
 		if err := unix.Chdir(c.Rootfs); err != nil {
 			return stageErr("rootfs", "chdir to rootfs", err)
 		}
-		if err := unix.Mount(c.Rootfs, "/", "", unix.MS_MOVE, ""); err != nil {
-			return stageErr("rootfs", "move rootfs to /", err)
+		if !r.shared {
+			if err := unix.Mount(c.Rootfs, "/", "", unix.MS_MOVE, ""); err != nil {
+				return stageErr("rootfs", "move rootfs to /", err)
+			}
 		}
 		if err := unix.Chroot("."); err != nil {
 			return stageErr("rootfs", "chroot", err)
@@ -327,6 +341,9 @@ func stageErrIf(stage, op string, err error) error {
 func (r *rootfs) finish() error {
 	c := r.conf
 	r.root.Close()
+	if r.shared {
+		return nil
+	}
 	root, err := os.OpenFile("/", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return stageErr("rootfs", "open new root", err)

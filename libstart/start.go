@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/lxcrun/lxcrun/libstart/cgroup"
+	"github.com/lxcrun/lxcrun/libstart/nsenter"
 	"golang.org/x/sys/unix"
 )
 
@@ -91,6 +92,9 @@ func initHandler(opts CreateOpts) (*Handler, error) {
 	}
 	if err := checkConsoleOpts(conf, &opts); err != nil {
 		return nil, err
+	}
+	if !conf.HasNamespace(NSMount) && (len(conf.Mounts) > 0 || len(conf.MaskedPaths) > 0 || len(conf.ReadonlyPaths) > 0 || conf.RootfsReadonly) {
+		warnf("no mount namespace: the container shares the host's mounts, so mounts, maskedPaths, readonlyPaths and root.readonly are not applied (the process is only chrooted)")
 	}
 	c, err := newContainer(opts.Root, opts.ID)
 	if err != nil {
@@ -216,6 +220,9 @@ func (h *Handler) clone() error {
 		"GOMAXPROCS=1",
 		envInit + "=" + strconv.Itoa(syncFd) + "," + strconv.Itoa(syncFd+1) + "," + strconv.Itoa(consoleFd),
 	}
+	if len(h.Plan.Enter) > 0 {
+		env = append(env, nsenter.Env+"="+nsenterEnv(h.Plan.Enter))
+	}
 	pidfd := -1
 	sys := &syscall.SysProcAttr{
 		Cloneflags: h.Plan.CloneFlags,
@@ -301,7 +308,8 @@ func (h *Handler) syncInit() error {
 			return nil
 		}
 		// msgHooks: the mounts are made, pivot_root has not happened.
-		state := h.Container.OCIState(StatusCreating)
+		// runc (and the conformance suite) give these hooks "created".
+		state := h.Container.OCIState(StatusCreated)
 		state.Pid = h.Pid
 		if err := RunHooks("prestart", h.Conf.Hooks.Prestart, state); err != nil {
 			return err
