@@ -1,6 +1,9 @@
 package libstart
 
-import "github.com/lxcrun/lxcrun/libstart/seccomp"
+import (
+	"github.com/lxcrun/lxcrun/libstart/cgroup"
+	"github.com/lxcrun/lxcrun/libstart/seccomp"
+)
 
 // Conf is lxcrun's lxc_conf: config.json translated once, by FromSpec, into the
 // form the rest of the runtime consumes. Nothing after translation reads the
@@ -65,13 +68,15 @@ type Conf struct {
 	Annotations map[string]string `json:"annotations,omitempty"`
 }
 
-// CgroupConf is the placement part of linux.resources handling: the path the
-// container's processes go to. Resource limits are converted separately.
+// CgroupConf says where the container's processes go and which limits the
+// cgroup gets.
 type CgroupConf struct {
 	// Path is the cgroup path relative to each hierarchy's root.
 	Path string `json:"path"`
 	// Systemd selects the systemd driver (--systemd-cgroup).
 	Systemd bool `json:"systemd,omitempty"`
+	// Limits are linux.resources converted for the cgroup library.
+	Limits *cgroup.Limits `json:"limits,omitempty"`
 }
 
 // NSType is a namespace kind as named by the OCI spec ("pid", "network", ...).

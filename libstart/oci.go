@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/lxcrun/lxcrun/libstart/cgroup"
 	"github.com/lxcrun/lxcrun/libstart/seccomp"
 	"github.com/moby/sys/capability"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -359,6 +360,13 @@ func convertLinux(spec *specs.Spec, opts *SpecOptions, conf *Conf) error {
 	}
 	if conf.Cgroup, err = cgroupFromSpec(lx.CgroupsPath, opts); err != nil {
 		return err
+	}
+	nodes := make([]cgroup.DeviceNode, 0, len(conf.Devices))
+	for _, d := range conf.Devices {
+		nodes = append(nodes, cgroup.DeviceNode{Type: d.Type, Major: d.Major, Minor: d.Minor})
+	}
+	if conf.Cgroup.Limits, err = cgroup.LimitsFromSpec(lx.Resources, nodes); err != nil {
+		return &FieldError{Field: "linux.resources", Err: err}
 	}
 	return nil
 }

@@ -123,7 +123,7 @@ func checkConsoleOpts(conf *Conf, opts *CreateOpts) error {
 // spawn prepares the cgroup and the sockets, clones the init and runs the
 // staged sync until the init reports ready.
 func (h *Handler) spawn() error {
-	cg, err := cgroup.New(cgroup.Config{Path: h.Conf.Cgroup.Path, Systemd: h.Conf.Cgroup.Systemd}, nil)
+	cg, err := cgroup.New(cgroup.Config{Path: h.Conf.Cgroup.Path, Systemd: h.Conf.Cgroup.Systemd, Limits: h.Conf.Cgroup.Limits}, nil)
 	if err != nil {
 		return err
 	}
@@ -143,6 +143,11 @@ func (h *Handler) spawn() error {
 	}
 	h.onAbort(h.killInit)
 	if err := cg.Apply(h.Pid); err != nil {
+		return err
+	}
+	// The init is still blocked reading its config: limits are in force
+	// before it does anything.
+	if err := cg.Set(h.Conf.Cgroup.Limits, true); err != nil {
 		return err
 	}
 	if err := h.setOOMScoreAdj(); err != nil {

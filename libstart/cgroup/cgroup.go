@@ -7,10 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/opencontainers/cgroups"
+	// The devices package is what makes the managers apply device rules.
+	_ "github.com/opencontainers/cgroups/devices"
+	"github.com/opencontainers/cgroups/devices/config"
 	"github.com/opencontainers/cgroups/manager"
 )
 
@@ -19,18 +22,24 @@ type Manager struct {
 	m cgroups.Manager
 }
 
-// Config says where the container goes.
+// Config says where the container goes and what limits it gets.
 type Config struct {
 	// Path is the cgroup path (absolute, or relative to the caller's own
 	// cgroup), or slice:prefix:name with Systemd.
 	Path    string
 	Systemd bool
+	// Limits may be nil (a manager only used to find, signal or remove).
+	Limits *Limits
 }
 
 // New builds the manager for cfg. With paths (as saved in state.json by an
 // earlier verb) it reuses them instead of computing them again.
 func New(cfg Config, paths map[string]string) (*Manager, error) {
-	cg := &cgroups.Cgroup{Resources: &cgroups.Resources{}, Systemd: cfg.Systemd}
+	res := &cgroups.Resources{}
+	if cfg.Limits != nil && cfg.Limits.Resources != nil {
+		res = cfg.Limits.Resources
+	}
+	cg := &cgroups.Cgroup{Resources: res, Systemd: cfg.Systemd}
 	if cfg.Systemd {
 		parts := strings.SplitN(cfg.Path, ":", 3)
 		if len(parts) == 3 {
@@ -95,12 +104,61 @@ func (m *Manager) Destroy() error {
 	return nil
 }
 
-// HierarchyPath returns the container's path inside the hierarchy mounted at
-// mountpoint, for bind-mounting it into the container.
-func (m *Manager) HierarchyPath(subsystem string) string {
-	p := m.m.Path(subsystem)
-	if p == "" {
-		return ""
+// Set applies lim. With ordered, on cgroup v1 the device rules are written
+// in their given order (deny-all first, then the config's rules, then the
+// defaults), so devices.list shows them in config order; the library's
+// minimal-diff writer does not keep that order. Create uses ordered; update
+// uses the library, which never opens a window of denied access.
+func (m *Manager) Set(lim *Limits, ordered bool) error {
+	if lim == nil || lim.Resources == nil {
+		return nil
 	}
-	return filepath.Clean(p)
+	res := *lim.Resources
+	v1 := !cgroups.IsCgroup2UnifiedMode()
+	if v1 && ordered {
+		res.SkipDevices = true
+	}
+	if err := m.m.Set(&res); err != nil {
+		return fmt.Errorf("linux.resources: %w", err)
+	}
+	if !v1 {
+		return nil
+	}
+	if ordered {
+		if err := writeV1Devices(m.m.Path("devices"), lim.Resources.Devices); err != nil {
+			return fmt.Errorf("linux.resources.devices: %w", err)
+		}
+	}
+	mem := m.m.Path("memory")
+	if lim.UseHierarchy != nil && mem != "" {
+		v := "0"
+		if *lim.UseHierarchy {
+			v = "1"
+		}
+		if err := cgroups.WriteFile(mem, "memory.use_hierarchy", v); err != nil {
+			return fmt.Errorf("linux.resources.memory.useHierarchy: %w", err)
+		}
+	}
+	if lim.KernelTCP != nil && mem != "" {
+		if err := cgroups.WriteFile(mem, "memory.kmem.tcp.limit_in_bytes", strconv.FormatInt(*lim.KernelTCP, 10)); err != nil {
+			return fmt.Errorf("linux.resources.memory.kernelTCP: %w", err)
+		}
+	}
+	return nil
+}
+
+func writeV1Devices(path string, rules []*config.Rule) error {
+	if path == "" {
+		return nil
+	}
+	for _, r := range rules {
+		file := "devices.deny"
+		if r.Allow {
+			file = "devices.allow"
+		}
+		if err := cgroups.WriteFile(path, file, r.CgroupString()); err != nil {
+			return err
+		}
+	}
+	return nil
 }
