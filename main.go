@@ -9,6 +9,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -58,6 +59,7 @@ func newApp() *cli.App {
 		Commands: []*cli.Command{
 			createCommand, startCommand, stateCommand, killCommand, deleteCommand,
 			runCommand, listCommand, specCommand, featuresCommand,
+			pauseCommand, resumeCommand, psCommand, execCommand,
 		},
 		CommandNotFound: func(c *cli.Context, cmd string) {
 			fmt.Fprintf(os.Stderr, "lxcrun: no such command %q\n", cmd)
@@ -95,12 +97,26 @@ type exitError struct{ code int }
 
 func (e *exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
 
+// codedError is an error with its own exit code (exec: 255).
+type codedError struct {
+	code int
+	err  error
+}
+
+func (e *codedError) Error() string { return e.err.Error() }
+func (e *codedError) Unwrap() error { return e.err }
+
 // fatal logs err once and returns the process exit code.
 func fatal(err error) int {
-	if ee, ok := err.(*exitError); ok {
+	var ee *exitError
+	if errors.As(err, &ee) {
 		return ee.code
 	}
-	msg := strings.TrimSpace(err.Error())
-	logError(msg)
-	return 1
+	code := 1
+	var ce *codedError
+	if errors.As(err, &ce) {
+		code = ce.code
+	}
+	logError(strings.TrimSpace(err.Error()))
+	return code
 }

@@ -7,12 +7,13 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// setupConsole runs in the init after pivot_root: it allocates a pty in the
+// setupConsole runs in the init after pivot_root (and in an exec'd process
+// after it joined the mount namespace): it allocates a pty in the
 // container's own devpts, sends the master to the console socket in one
-// SCM_RIGHTS message, binds the slave over /dev/console and makes it the
-// controlling terminal and stdio. The slave is opened with TIOCGPTPEER from
+// SCM_RIGHTS message, binds the slave over /dev/console (the init only) and
+// makes it the controlling terminal and stdio. The slave is opened with TIOCGPTPEER from
 // the master, so it is the verified peer and not whatever a path names.
-func setupConsole(sock *os.File, rows, cols uint16) error {
+func setupConsole(sock *os.File, rows, cols uint16, bind bool) error {
 	mfd, err := unix.Open("/dev/ptmx", unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return stageErr("console", "open /dev/ptmx", err)
@@ -37,8 +38,10 @@ func setupConsole(sock *os.File, rows, cols uint16) error {
 	if err := SendFd(sock, master.Name(), mfd); err != nil {
 		return stageErr("console", "send pty master to console socket", err)
 	}
-	if err := bindConsole(slave); err != nil {
-		return err
+	if bind {
+		if err := bindConsole(slave); err != nil {
+			return err
+		}
 	}
 	for i := 0; i < 3; i++ {
 		if err := unix.Dup3(sfd, i, 0); err != nil {

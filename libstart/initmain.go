@@ -53,6 +53,9 @@ func InitMain() int {
 	// Everything up to execve happens on this one thread: namespaces,
 	// credentials and capabilities set below are per thread.
 	runtime.LockOSThread()
+	if env := os.Getenv(envExec); env != "" {
+		return execMain(env)
+	}
 	fds, err := parseInitEnv(os.Getenv(envInit))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "lxcrun init:", err)
@@ -123,7 +126,7 @@ func prepareContainer(msg *initMsg, fds initFDs) (*os.File, error) {
 		return nil, err
 	}
 	if fds.console != nil {
-		if err := setupConsole(fds.console, conf.Process.ConsoleRows, conf.Process.ConsoleCols); err != nil {
+		if err := setupConsole(fds.console, conf.Process.ConsoleRows, conf.Process.ConsoleCols, true); err != nil {
 			return nil, err
 		}
 		fds.console.Close()

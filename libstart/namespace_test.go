@@ -31,6 +31,11 @@ func TestResolveCloneFlags(t *testing.T) {
 			NSPlan{CloneFlags: unix.CLONE_NEWNS, Join: []Namespace{
 				{Type: NSUTS, Path: "/proc/1/ns/uts"}, {Type: NSNet, Path: "/run/netns/x"},
 				{Type: NSCgroup, Path: "/proc/1/ns/cgroup"}, {Type: NSIPC, Path: "/proc/1/ns/ipc"}}}},
+		{"mount and time paths are entered by nsenter, in order", []Namespace{
+			{Type: NSTime, Path: "/proc/1/ns/time"}, {Type: NSNet, Path: "/proc/1/ns/net"}, {Type: NSMount, Path: "/proc/1/ns/mnt"}, {Type: NSPid}},
+			NSPlan{CloneFlags: unix.CLONE_NEWPID,
+				Join:  []Namespace{{Type: NSNet, Path: "/proc/1/ns/net"}},
+				Enter: []Namespace{{Type: NSTime, Path: "/proc/1/ns/time"}, {Type: NSMount, Path: "/proc/1/ns/mnt"}}}},
 		{"joined pid is not cloned", []Namespace{{Type: NSPid, Path: "/proc/1/ns/pid"}, {Type: NSMount}},
 			NSPlan{CloneFlags: unix.CLONE_NEWNS, Join: []Namespace{{Type: NSPid, Path: "/proc/1/ns/pid"}}}},
 	}
@@ -57,6 +62,22 @@ func TestResolveCloneFlagsFromSpec(t *testing.T) {
 	want := NSPlan{CloneFlags: unix.CLONE_NEWPID | unix.CLONE_NEWNET | unix.CLONE_NEWIPC | unix.CLONE_NEWUTS | unix.CLONE_NEWNS, UnshareCgroup: true}
 	if got := ResolveCloneFlags(conf); !reflect.DeepEqual(got, want) {
 		t.Errorf("ResolveCloneFlags = %+v, want %+v", got, want)
+	}
+}
+
+func TestNsenterEnv(t *testing.T) {
+	tests := []struct {
+		enter []Namespace
+		want  string
+	}{
+		{nil, ""},
+		{[]Namespace{{Type: NSMount, Path: "/proc/1/ns/mnt"}}, "mnt /proc/1/ns/mnt\n"},
+		{[]Namespace{{Type: NSTime, Path: "/run/t"}, {Type: NSMount, Path: "/run/m"}}, "time /run/t\nmnt /run/m\n"},
+	}
+	for _, tt := range tests {
+		if got := nsenterEnv(tt.enter); got != tt.want {
+			t.Errorf("nsenterEnv(%v) = %q, want %q", tt.enter, got, tt.want)
+		}
 	}
 }
 

@@ -19,6 +19,16 @@ package libstart
 //	     |  <--- EOF (CLOEXEC: exec happened) -- |
 //	     |  <--- msgError (exec failed) -------- |
 //
+// exec uses the same framing between `lxcrun exec` and its helper:
+//
+//	exec (parent)                           helper (constructor, then Go)
+//	     |                                       |  setns(pidfd), clone(CLONE_PARENT)
+//	     |  <--- msgPid {host pid} ------------- |  (the constructor, then it exits)
+//	     |  place the child in the cgroup        |
+//	     |  ---- msgExec {Process} ------------> |  console, final setup
+//	     |  <--- EOF (exec happened) ----------- |
+//	     |  <--- msgError ---------------------- |
+//
 // At any point the init may send msgError instead of the expected message;
 // it carries the stage, the operation, the errno and a message, so that a
 // failure names where it happened.
@@ -42,6 +52,11 @@ const (
 	msgReady
 	msgGo
 	msgError
+	// msgPid is written by the nsenter constructor (C); its value is
+	// MSG_PID in libstart/nsenter.
+	msgPid
+	msgExec
+	msgLast = msgExec
 )
 
 func (t msgType) String() string {
@@ -58,6 +73,10 @@ func (t msgType) String() string {
 		return "go"
 	case msgError:
 		return "error"
+	case msgPid:
+		return "pid"
+	case msgExec:
+		return "exec"
 	}
 	return fmt.Sprintf("msg(%d)", uint8(t))
 }
@@ -135,7 +154,7 @@ func readMsg(r io.Reader) (msgType, []byte, error) {
 		return 0, nil, err
 	}
 	t := msgType(hdr[0])
-	if t < msgConf || t > msgError {
+	if t < msgConf || t > msgLast {
 		return 0, nil, fmt.Errorf("unknown message type %d", hdr[0])
 	}
 	n := binary.LittleEndian.Uint32(hdr[1:5])

@@ -68,6 +68,14 @@ func (m *Manager) Paths() map[string]string {
 	return m.m.GetPaths()
 }
 
+// AddPid moves pid into the cgroup, or into sub (a path below it).
+func (m *Manager) AddPid(sub string, pid int) error {
+	if err := m.m.AddPid(sub, pid); err != nil {
+		return fmt.Errorf("place process %d into cgroup: %w", pid, err)
+	}
+	return nil
+}
+
 // Pids lists every process in the cgroup and its sub-cgroups.
 func (m *Manager) Pids() ([]int, error) {
 	pids, err := m.m.GetAllPids()

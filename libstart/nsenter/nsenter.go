@@ -1,12 +1,23 @@
 // Package nsenter joins namespaces that only a single-threaded process can
-// enter (mount, time, and later user), from a C constructor that runs before
-// the Go runtime starts any thread. It does nothing unless the environment
+// enter (mount, user, time), from a C constructor that runs before the Go
+// runtime starts any thread. It does nothing unless the environment
 // variable _LXCRUN_NSENTER is set, so every other lxcrun invocation pays
 // only for one getenv.
 //
-// The variable holds lines "TYPE PATH" (TYPE: mnt or time), joined in order.
-// A failure is recorded, not printed: the Go side reads it with Err and
-// reports it through the sync protocol, naming the stage.
+// The variable holds lines, carried out in order:
+//
+//	mnt PATH / time PATH   setns(open(PATH)) (create, namespaces by path)
+//	pidfd FD FLAGS         setns(FD, FLAGS): every namespace of a verified
+//	                       pidfd at once (exec)
+//	fork FD                clone(CLONE_PARENT): the child, which is in the
+//	                       joined pid namespace, goes on into Go; this
+//	                       process writes the child's pid as a framed sync
+//	                       message to FD and exits at once
+//
+// The process makes itself non-dumpable first: it is about to be visible
+// to the container while it still runs the runtime binary (CVE-2016-9962,
+// CVE-2019-5736). A failure is recorded, not printed: the Go side reads it
+// with Err and reports it through the sync protocol, naming the stage.
 package nsenter
 
 /*
@@ -14,14 +25,22 @@ package nsenter
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include <stdint.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080
 #endif
+
+// MSG_PID must match msgPid in libstart/sync.go.
+#define MSG_PID 7
 
 char lxcrun_nsenter_err[512];
 
@@ -33,10 +52,38 @@ static int ns_flag(const char *type) {
 	return -1;
 }
 
+// fork_parent clones with CLONE_PARENT so the child is a sibling (the
+// runtime parent reaps it) and in the joined pid namespace. This process
+// reports the child's pid and exits.
+static void fork_parent(int fd) {
+	long pid = syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
+	if (pid < 0) {
+		snprintf(lxcrun_nsenter_err, sizeof(lxcrun_nsenter_err), "clone: %s", strerror(errno));
+		return;
+	}
+	if (pid == 0)
+		return;
+	char body[24];
+	int n = snprintf(body, sizeof(body), "%ld", pid);
+	unsigned char msg[5 + sizeof(body)];
+	msg[0] = MSG_PID;
+	msg[1] = n & 0xff;
+	msg[2] = (n >> 8) & 0xff;
+	msg[3] = 0;
+	msg[4] = 0;
+	memcpy(msg + 5, body, n);
+	ssize_t w = write(fd, msg, 5 + n);
+	_exit(w == 5 + n ? 0 : 1);
+}
+
 __attribute__((constructor)) static void lxcrun_nsenter(void) {
 	const char *env = getenv("_LXCRUN_NSENTER");
 	if (env == NULL || *env == '\0')
 		return;
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) {
+		snprintf(lxcrun_nsenter_err, sizeof(lxcrun_nsenter_err), "prctl(PR_SET_DUMPABLE): %s", strerror(errno));
+		return;
+	}
 	char *spec = strdup(env);
 	unsetenv("_LXCRUN_NSENTER");
 	if (spec == NULL) {
@@ -51,6 +98,26 @@ __attribute__((constructor)) static void lxcrun_nsenter(void) {
 			break;
 		}
 		*path++ = '\0';
+		if (strcmp(line, "pidfd") == 0) {
+			int fd = -1;
+			unsigned long flags = 0;
+			if (sscanf(path, "%d %lx", &fd, &flags) != 2) {
+				snprintf(lxcrun_nsenter_err, sizeof(lxcrun_nsenter_err), "nsenter: malformed pidfd entry");
+				break;
+			}
+			if (setns(fd, (int)flags) < 0) {
+				snprintf(lxcrun_nsenter_err, sizeof(lxcrun_nsenter_err), "join the container's namespaces (flags %#lx): %s", flags, strerror(errno));
+				break;
+			}
+			close(fd);
+			continue;
+		}
+		if (strcmp(line, "fork") == 0) {
+			fork_parent(atoi(path));
+			if (lxcrun_nsenter_err[0] != '\0')
+				break;
+			continue;
+		}
 		int flag = ns_flag(line);
 		if (flag < 0) {
 			snprintf(lxcrun_nsenter_err, sizeof(lxcrun_nsenter_err), "nsenter: unknown namespace type %.16s", line);
