@@ -131,13 +131,14 @@ func prepareContainer(msg *initMsg, fds initFDs) (*os.File, error) {
 		}
 		fds.console.Close()
 	}
-	if err := r.finish(); err != nil {
-		return nil, err
-	}
+	// Sysctls are written before readonlyPaths makes /proc/sys read-only.
 	if err := setupUTS(conf); err != nil {
 		return nil, err
 	}
 	if err := writeSysctls(conf.Sysctl); err != nil {
+		return nil, err
+	}
+	if err := r.finish(); err != nil {
 		return nil, err
 	}
 	path, err := prepareProcess(&conf.Process, msg.PreserveFDs, conf.Seccomp)

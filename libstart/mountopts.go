@@ -99,12 +99,16 @@ func mountFromSpec(m specs.Mount, bundle string) (Mount, error) {
 	if m.Destination == "" {
 		return Mount{}, errors.New("destination must be set")
 	}
-	if !filepath.IsAbs(m.Destination) {
-		return Mount{}, fmt.Errorf("destination %q must be an absolute path", m.Destination)
+	dest := m.Destination
+	if !filepath.IsAbs(dest) {
+		// runc accepts these as relative to / (with a deprecation
+		// warning); so does lxcrun.
+		warnf("mount destination %q is not absolute: taken as /%s", dest, dest)
+		dest = "/" + dest
 	}
 	mnt := Mount{
 		Source:      m.Source,
-		Destination: filepath.Clean(m.Destination),
+		Destination: filepath.Clean(dest),
 		Type:        m.Type,
 	}
 	var data []string

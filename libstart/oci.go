@@ -1,6 +1,7 @@
 package libstart
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -32,6 +33,9 @@ func fieldErr(field, format string, args ...any) error {
 // LoadSpec reads and decodes bundle/config.json. Unknown fields are allowed
 // (the spec says runtimes must ignore them).
 func LoadSpec(bundle string) (*specs.Spec, error) {
+	if _, err := os.Stat(bundle); err != nil {
+		return nil, fmt.Errorf("bundle %s: %w", bundle, unwrapPathError(err))
+	}
 	data, err := os.ReadFile(filepath.Join(bundle, "config.json"))
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
@@ -45,7 +49,8 @@ func LoadSpec(bundle string) (*specs.Spec, error) {
 // DecodeSpec decodes a config.json document.
 func DecodeSpec(data []byte) (*specs.Spec, error) {
 	var spec specs.Spec
-	if err := json.Unmarshal(data, &spec); err != nil {
+	// A decoder, not Unmarshal, so an empty file reports EOF as runc's does.
+	if err := json.NewDecoder(bytes.NewReader(data)).Decode(&spec); err != nil {
 		return nil, fmt.Errorf("config.json: invalid JSON: %w", err)
 	}
 	return &spec, nil
@@ -361,11 +366,7 @@ func convertLinux(spec *specs.Spec, opts *SpecOptions, conf *Conf) error {
 	if conf.Cgroup, err = cgroupFromSpec(lx.CgroupsPath, opts); err != nil {
 		return err
 	}
-	nodes := make([]cgroup.DeviceNode, 0, len(conf.Devices))
-	for _, d := range conf.Devices {
-		nodes = append(nodes, cgroup.DeviceNode{Type: d.Type, Major: d.Major, Minor: d.Minor})
-	}
-	if conf.Cgroup.Limits, err = cgroup.LimitsFromSpec(lx.Resources, nodes); err != nil {
+	if conf.Cgroup.Limits, err = cgroup.LimitsFromSpec(lx.Resources); err != nil {
 		return &FieldError{Field: "linux.resources", Err: err}
 	}
 	return nil

@@ -194,7 +194,7 @@ func FuzzParseProcStat(f *testing.F) {
 		if i < 0 {
 			t.Fatal("accepted input without ')'")
 		}
-		if f := strings.Fields(string(data[i+1:])); len(f) < 20 || f[0] != string(st.State) {
+		if f := strings.Fields(string(data[i+1:])); len(f) < 20 || f[0] != string([]byte{st.State}) {
 			t.Fatalf("accepted %q as state %q", data, st.State)
 		}
 	})

@@ -35,17 +35,12 @@ var defaultAllowed = []*config.Rule{
 	{Type: config.CharDevice, Major: 10, Minor: 200, Permissions: "rwm", Allow: true},
 }
 
-// DeviceNode is a device node of the container, allowed in full.
-type DeviceNode struct {
-	Type         byte
-	Major, Minor int64
-}
-
 // LimitsFromSpec converts linux.resources. Device rules come out in this
 // order: deny everything, the config's rules in config order, then the
-// defaults and the container's own device nodes (so a config's deny-all
-// first rule does not lock the container out of /dev/null).
-func LimitsFromSpec(r *specs.LinuxResources, nodes []DeviceNode) (*Limits, error) {
+// defaults (so a config's deny-all first rule does not lock the container
+// out of /dev/null). As with runc, linux.devices nodes get no implicit
+// rule: a config that wants one used says so in resources.devices.
+func LimitsFromSpec(r *specs.LinuxResources) (*Limits, error) {
 	res := &cgroups.Resources{}
 	lim := &Limits{Resources: res}
 	res.Devices = append(res.Devices, &config.Rule{Type: config.WildcardDevice, Major: config.Wildcard, Minor: config.Wildcard, Permissions: "rwm", Allow: false})
@@ -89,16 +84,6 @@ func LimitsFromSpec(r *specs.LinuxResources, nodes []DeviceNode) (*Limits, error
 		res.Unified = r.Unified
 	}
 	res.Devices = append(res.Devices, defaultAllowed...)
-	for _, n := range nodes {
-		t := config.CharDevice
-		switch n.Type {
-		case 'b':
-			t = config.BlockDevice
-		case 'p':
-			continue
-		}
-		res.Devices = append(res.Devices, &config.Rule{Type: t, Major: n.Major, Minor: n.Minor, Permissions: "rwm", Allow: true})
-	}
 	return lim, nil
 }
 
