@@ -59,7 +59,7 @@ func newApp() *cli.App {
 		Commands: []*cli.Command{
 			createCommand, startCommand, stateCommand, killCommand, deleteCommand,
 			runCommand, listCommand, specCommand, featuresCommand,
-			pauseCommand, resumeCommand, psCommand, execCommand,
+			pauseCommand, resumeCommand, psCommand, execCommand, updateCommand, eventsCommand,
 		},
 		CommandNotFound: func(c *cli.Context, cmd string) {
 			fmt.Fprintf(os.Stderr, "lxcrun: no such command %q\n", cmd)

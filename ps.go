@@ -27,7 +27,7 @@ var psCommand = &cli.Command{
 		if err != nil {
 			return err
 		}
-		pids, err := libstart.Pids(c.String("root"), id)
+		pids, err := libstart.ContainerPids(c.String("root"), id)
 		if err != nil {
 			return err
 		}

@@ -68,9 +68,9 @@ func Resume(root, id string) error {
 	return nil
 }
 
-// Pids is `ps --format json`: the host pids of every process in the
+// ContainerPids is `ps`: the host pids of every process in the
 // container's cgroup.
-func Pids(root, id string) ([]int, error) {
+func ContainerPids(root, id string) ([]int, error) {
 	c, err := OpenContainer(root, id, false)
 	if err != nil {
 		return nil, err

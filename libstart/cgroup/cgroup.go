@@ -85,6 +85,15 @@ func (m *Manager) Pids() ([]int, error) {
 	return pids, nil
 }
 
+// Stats reads every controller's statistics.
+func (m *Manager) Stats() (*cgroups.Stats, error) {
+	st, err := m.m.GetStats()
+	if err != nil {
+		return nil, fmt.Errorf("read cgroup stats: %w", err)
+	}
+	return st, nil
+}
+
 // Freeze freezes (true) or thaws (false) the cgroup.
 func (m *Manager) Freeze(frozen bool) error {
 	state := cgroups.Thawed
@@ -112,18 +121,19 @@ func (m *Manager) Destroy() error {
 	return nil
 }
 
-// Set applies lim. With ordered, on cgroup v1 the device rules are written
-// in their given order (deny-all first, then the config's rules, then the
+// Set applies lim. At create, on cgroup v1, the device rules are written in
+// their given order (deny-all first, then the config's rules, then the
 // defaults), so devices.list shows them in config order; the library's
-// minimal-diff writer does not keep that order. Create uses ordered; update
-// uses the library, which never opens a window of denied access.
-func (m *Manager) Set(lim *Limits, ordered bool) error {
+// minimal-diff writer does not keep that order. An update (create false)
+// leaves the device rules alone: they never change after create.
+func (m *Manager) Set(lim *Limits, create bool) error {
 	if lim == nil || lim.Resources == nil {
 		return nil
 	}
 	res := *lim.Resources
 	v1 := !cgroups.IsCgroup2UnifiedMode()
-	if v1 && ordered {
+	ordered := v1 && create
+	if ordered || !create {
 		res.SkipDevices = true
 	}
 	if err := m.m.Set(&res); err != nil {
