@@ -163,7 +163,19 @@ func (x *execer) spawn() (int, error) {
 		envExec + "=" + strconv.Itoa(syncFd) + "," + strconv.Itoa(consoleFd),
 		nsenter.Env + "=" + fmt.Sprintf("pidfd %d %x\nfork %d\n", pidFd, flags, syncFd),
 	}
-	exe, _ := selfExe()
+	sealed, err := sealExe()
+	if err != nil {
+		return 0, err
+	}
+	defer sealed.Close()
+	exeFd, err := sealed.fdFor(len(files))
+	if err != nil {
+		return 0, err
+	}
+	if exeFd >= 0 {
+		defer unix.Close(exeFd)
+	}
+	exe := sealed.path(exeFd)
 	attr := &syscall.ProcAttr{Env: env, Files: files, Sys: &syscall.SysProcAttr{}}
 	hpid, err := syscall.ForkExec(exe, []string{"lxcrun", "init"}, attr)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"github.com/lxcrun/lxcrun/libstart/nsenter"
 	"golang.org/x/sys/unix"
@@ -53,7 +54,17 @@ func InitMain() int {
 	// Everything up to execve happens on this one thread: namespaces,
 	// credentials and capabilities set below are per thread.
 	runtime.LockOSThread()
-	if env := os.Getenv(envExec); env != "" {
+	// Executed through /proc/self/fd/N (the sealed binary), the comm would
+	// be "N"; name the process for ps and for humans.
+	name := "lxcrun:init"
+	env := os.Getenv(envExec)
+	if env != "" {
+		name = "lxcrun:exec"
+	}
+	if p, err := unix.BytePtrFromString(name); err == nil {
+		_ = unix.Prctl(unix.PR_SET_NAME, uintptr(unsafe.Pointer(p)), 0, 0, 0)
+	}
+	if env != "" {
 		return execMain(env)
 	}
 	fds, err := parseInitEnv(os.Getenv(envInit))

@@ -2,6 +2,7 @@ package libstart
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -110,6 +111,16 @@ func TestMountFromSpec(t *testing.T) {
 			want: Mount{Source: "proc", Destination: "/proc", Type: "proc"},
 		},
 		{
+			name: "relative destination is taken from / (runc)",
+			in:   specs.Mount{Destination: "mnt/data", Type: "tmpfs"},
+			want: Mount{Destination: "/mnt/data", Type: "tmpfs"},
+		},
+		{
+			name: "relative destination cannot climb above /",
+			in:   specs.Mount{Destination: "../../etc", Type: "tmpfs"},
+			want: Mount{Destination: "/etc", Type: "tmpfs"},
+		},
+		{
 			name: "destination is cleaned",
 			in:   specs.Mount{Destination: "/a//b/../c/", Type: "tmpfs"},
 			want: Mount{Destination: "/a/c", Type: "tmpfs"},
@@ -128,6 +139,25 @@ func TestMountFromSpec(t *testing.T) {
 	}
 }
 
+// TestMountRelativeDestinationWarns: a relative destination is accepted
+// with a warning, as runc does; an absolute one gives none.
+func TestMountRelativeDestinationWarns(t *testing.T) {
+	var warnings []string
+	old := warnf
+	defer func() { warnf = old }()
+	SetWarn(func(format string, args ...any) { warnings = append(warnings, fmt.Sprintf(format, args...)) })
+	if _, err := mountFromSpec(specs.Mount{Destination: "/abs", Type: "tmpfs"}, "/b"); err != nil || len(warnings) != 0 {
+		t.Fatalf("absolute destination: %v, warnings %q", err, warnings)
+	}
+	m, err := mountFromSpec(specs.Mount{Destination: "rel", Type: "tmpfs"}, "/b")
+	if err != nil || m.Destination != "/rel" {
+		t.Fatalf("relative destination: %+v, %v", m, err)
+	}
+	if len(warnings) != 1 || !strings.Contains(warnings[0], `"rel"`) {
+		t.Errorf("warnings = %q, want one naming \"rel\"", warnings)
+	}
+}
+
 func TestMountFromSpecErrors(t *testing.T) {
 	tests := []struct {
 		name string
@@ -135,7 +165,6 @@ func TestMountFromSpecErrors(t *testing.T) {
 		msg  string
 	}{
 		{"no destination", specs.Mount{Type: "tmpfs"}, "destination must be set"},
-		{"relative destination", specs.Mount{Destination: "mnt", Type: "tmpfs"}, `"mnt"`},
 		{"no type, not bind", specs.Mount{Destination: "/mnt", Source: "x", Options: []string{"ro"}}, "type must be set"},
 		{"rbind without source", specs.Mount{Destination: "/mnt", Options: []string{"rbind"}}, "source"},
 		{"bind type without source", specs.Mount{Destination: "/mnt", Type: "bind"}, "source"},

@@ -538,6 +538,10 @@ func TestFromSpecErrors(t *testing.T) {
 			addUserNS(s)
 			s.Linux.UIDMappings[0] = specs.LinuxIDMapping{HostID: 0xffffffff, Size: 2}
 		}, "linux.uidMappings[0]", "overflow"},
+		{"container id range overflows", func(s *specs.Spec, _ *SpecOptions, _ string) {
+			addUserNS(s)
+			s.Linux.GIDMappings[0] = specs.LinuxIDMapping{ContainerID: 0xfffffff0, HostID: 0, Size: 0x11}
+		}, "linux.gidMappings[0]", "overflow"},
 		{"unknown capability", func(s *specs.Spec, _ *SpecOptions, _ string) {
 			s.Process.Capabilities.Bounding = []string{"CAP_KILL", "CAP_FOO"}
 		}, "process.capabilities.bounding", `"CAP_FOO"`},
@@ -554,7 +558,7 @@ func TestFromSpecErrors(t *testing.T) {
 		{"rlimit soft > hard", func(s *specs.Spec, _ *SpecOptions, _ string) { s.Process.Rlimits[0].Soft = 2048 }, "process.rlimits[0]", "exceeds"},
 		{"oomScoreAdj 1001", func(s *specs.Spec, _ *SpecOptions, _ string) { s.Process.OOMScoreAdj = intp(1001) }, "process.oomScoreAdj", "1001"},
 		{"oomScoreAdj -1001", func(s *specs.Spec, _ *SpecOptions, _ string) { s.Process.OOMScoreAdj = intp(-1001) }, "process.oomScoreAdj", "-1001"},
-		{"mount relative destination", extraMount(specs.Mount{Destination: "mnt", Type: "tmpfs", Source: "tmpfs"}), nm, "absolute"},
+		{"mount relative destination that is /", extraMount(specs.Mount{Destination: ".", Type: "tmpfs", Source: "tmpfs"}), nm + ".destination", "over /"},
 		{"mount empty destination", extraMount(specs.Mount{Type: "tmpfs", Source: "tmpfs"}), nm, "destination"},
 		{"mount over /", extraMount(specs.Mount{Destination: "/a/..", Type: "tmpfs", Source: "tmpfs"}), nm + ".destination", "over /"},
 		{"mount without type, not bind", extraMount(specs.Mount{Destination: "/mnt", Source: "x"}), nm, "type must be set"},
@@ -747,6 +751,16 @@ func TestLoadSpec(t *testing.T) {
 	bundle := newBundle(t)
 	if _, err := LoadSpec(bundle); err == nil || !strings.Contains(err.Error(), "config.json not found") {
 		t.Errorf("LoadSpec without config.json: %v", err)
+	}
+	missing := filepath.Join(bundle, "missing")
+	if _, err := LoadSpec(missing); err == nil || !strings.Contains(err.Error(), missing) || !errors.Is(err, unix.ENOENT) {
+		t.Errorf("LoadSpec of a missing bundle: %v", err)
+	}
+	if err := os.WriteFile(filepath.Join(bundle, "config.json"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadSpec(bundle); err == nil || !strings.Contains(err.Error(), "EOF") {
+		t.Errorf("LoadSpec of an empty config.json: %v", err)
 	}
 	data, err := json.Marshal(baseSpec())
 	if err != nil {

@@ -242,10 +242,19 @@ func (h *Handler) clone() error {
 		// the init keeps its capabilities there across execve.
 		sys.Credential = &syscall.Credential{Uid: 0, Gid: 0, NoSetGroups: true}
 	}
-	exe, err := selfExe()
+	sealed, err := sealExe()
 	if err != nil {
 		return err
 	}
+	defer sealed.Close()
+	exeFd, err := sealed.fdFor(len(files))
+	if err != nil {
+		return err
+	}
+	if exeFd >= 0 {
+		defer unix.Close(exeFd)
+	}
+	exe := sealed.path(exeFd)
 	attr := &syscall.ProcAttr{Env: env, Files: files, Sys: sys}
 	pid, fd, err := forkInNamespaces(h.Plan, h.Conf.TimeOffsets, func() (int, int, error) {
 		pid, err := syscall.ForkExec(exe, []string{"lxcrun", "init"}, attr)
@@ -265,11 +274,6 @@ func stdFd(f *os.File, def uintptr) uintptr {
 		return f.Fd()
 	}
 	return def
-}
-
-// selfExe is the runtime binary the init re-executes.
-func selfExe() (string, error) {
-	return "/proc/self/exe", nil
 }
 
 func errnoOf(err error) syscall.Errno {

@@ -48,7 +48,7 @@ func TestMsgRoundTrip(t *testing.T) {
 			Process: Process{Args: []string{"sh", "-c", "echo \"hi\"\n"}, Cwd: "/"}}},
 		{"large", strings.Repeat("x", 1<<20)},
 	}
-	for _, mt := range []msgType{msgConf, msgHooks, msgHooksDone, msgReady, msgGo, msgError} {
+	for _, mt := range []msgType{msgConf, msgHooks, msgHooksDone, msgReady, msgGo, msgError, msgPid, msgExec} {
 		for _, p := range payloads {
 			t.Run(fmt.Sprintf("%s/%s", mt, p.name), func(t *testing.T) {
 				a, b := socketPair(t)
@@ -248,7 +248,7 @@ func TestReadMsgMalformed(t *testing.T) {
 		{"4-byte header", []byte{byte(msgReady), 1, 0, 0}, "truncated message header", false},
 		{"truncated body", frame(byte(msgConf), 10, []byte("abcd")), "truncated conf message", false},
 		{"unknown type 0", frame(0, 0, nil), "unknown message type 0", false},
-		{"unknown type 7", frame(7, 2, []byte("{}")), "unknown message type 7", false},
+		{"unknown type after the last", frame(byte(msgLast+1), 2, []byte("{}")), fmt.Sprintf("unknown message type %d", msgLast+1), false},
 		{"unknown type 255", frame(255, 0, nil), "unknown message type 255", false},
 		{"oversized", frame(byte(msgConf), maxMsgSize+1, nil), "too large", false},
 		{"huge", frame(byte(msgError), 0xffffffff, []byte("x")), "too large", false},
@@ -338,7 +338,7 @@ func TestWriteMsgErrors(t *testing.T) {
 func TestMsgTypeString(t *testing.T) {
 	want := map[msgType]string{
 		msgConf: "conf", msgHooks: "hooks", msgHooksDone: "hooks-done", msgReady: "ready",
-		msgGo: "go", msgError: "error", 0: "msg(0)", 200: "msg(200)",
+		msgGo: "go", msgError: "error", msgPid: "pid", msgExec: "exec", 0: "msg(0)", 200: "msg(200)",
 	}
 	for mt, s := range want {
 		if mt.String() != s {
@@ -392,13 +392,14 @@ func FuzzReadMsg(f *testing.F) {
 	f.Add(frame(byte(msgError), 47, []byte(`{"stage":"rootfs","op":"x","errno":2,"msg":"m"}`)))
 	f.Add(frame(byte(msgError), 11, []byte(`{"errno":-1}`)))
 	f.Add(frame(byte(msgGo), 4, []byte("ab")))
-	f.Add(frame(9, 0, nil))
+	f.Add(frame(byte(msgLast+1), 0, nil))
+	f.Add(frame(byte(msgPid), 4, []byte("1234")))
 	f.Add(frame(byte(msgHooks), maxMsgSize+1, nil))
 	f.Add(append(frame(byte(msgHooks), 0, nil), frame(byte(msgReady), 0, nil)...))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		mt, body, err := readMsg(bytes.NewReader(data))
 		if err == nil {
-			if mt < msgConf || mt > msgError {
+			if mt < msgConf || mt > msgLast {
 				t.Fatalf("accepted type %d", mt)
 			}
 			if len(body) > maxMsgSize || len(data) < 5+len(body) {
