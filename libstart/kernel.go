@@ -1,9 +1,10 @@
 package libstart
 
 import (
-	"os"
 	"strings"
 
+	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
+	"github.com/cyphar/filepath-securejoin/pathrs-lite/procfs"
 	"golang.org/x/sys/unix"
 )
 
@@ -23,22 +24,42 @@ func setupUTS(c *Conf) error {
 	return nil
 }
 
-// writeSysctls writes each sysctl below the container's /proc/sys (after
-// pivot_root, so it is the container's procfs).
+// writeSysctls writes each sysctl through a private procfs handle (a procfs
+// instance of lxcrun's own, checked by pathrs-lite to be procfs and not
+// overmounted), so no mount the config or image put over /proc/sys can
+// redirect the write (CVE-2025-52881).
 func writeSysctls(sysctl map[string]string) error {
+	if len(sysctl) == 0 {
+		return nil
+	}
+	proc, err := procfs.OpenProcRoot()
+	if err != nil {
+		return stageErr("sysctl", "open private procfs", err)
+	}
+	defer proc.Close()
 	for key, val := range sysctl {
-		path := "/proc/sys/" + strings.ReplaceAll(key, ".", "/")
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC|unix.O_NOFOLLOW, 0)
-		if err != nil {
-			return stageErr("sysctl", "open "+path, err)
-		}
-		_, err = f.WriteString(val)
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
+		sub := "sys/" + strings.ReplaceAll(key, ".", "/")
+		if err := writeProcFile(proc, sub, val); err != nil {
 			return stageErr("sysctl", "write "+key, err)
 		}
 	}
 	return nil
+}
+
+// writeProcFile opens /proc/<sub> from the private handle and writes val.
+func writeProcFile(proc *procfs.Handle, sub, val string) error {
+	h, err := proc.OpenRoot(sub)
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	f, err := pathrs.Reopen(h, unix.O_WRONLY|unix.O_TRUNC|unix.O_CLOEXEC)
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteString(val)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }

@@ -324,6 +324,9 @@ func convertLinux(spec *specs.Spec, opts *SpecOptions, conf *Conf) error {
 		if ns.Path != "" && !filepath.IsAbs(ns.Path) {
 			return fieldErr(fmt.Sprintf("linux.namespaces[%d].path", i), "%q must be an absolute path", ns.Path)
 		}
+		if strings.IndexFunc(ns.Path, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0 {
+			return fieldErr(fmt.Sprintf("linux.namespaces[%d].path", i), "%q contains a control character", ns.Path)
+		}
 		conf.Namespaces = append(conf.Namespaces, Namespace{Type: t, Path: ns.Path})
 	}
 	var err error
@@ -358,7 +361,16 @@ func convertLinux(spec *specs.Spec, opts *SpecOptions, conf *Conf) error {
 	}
 	conf.MaskedPaths = lx.MaskedPaths
 	conf.ReadonlyPaths = lx.ReadonlyPaths
-	conf.Sysctl = lx.Sysctl
+	if len(lx.Sysctl) > 0 {
+		// runc accepts "net/ipv4/ip_forward" for "net.ipv4.ip_forward".
+		conf.Sysctl = make(map[string]string, len(lx.Sysctl))
+		for k, v := range lx.Sysctl {
+			if strings.Contains(k, "..") {
+				return fieldErr(fmt.Sprintf("linux.sysctl[%q]", k), "invalid sysctl name")
+			}
+			conf.Sysctl[strings.ReplaceAll(k, "/", ".")] = v
+		}
+	}
 	conf.MountLabel = lx.MountLabel
 	if conf.RootfsPropagation, err = rootfsPropagation(lx.RootfsPropagation); err != nil {
 		return err

@@ -682,9 +682,6 @@ func TestFromSpecErrors(t *testing.T) {
 // new time namespace; runc refuses a config giving both a time namespace
 // path and offsets ("you may only provide one").
 func TestFromSpecTimeOffsetsWithJoinedTimeNS(t *testing.T) {
-	if os.Getenv("LXCRUN_TEST_BUGS") == "" {
-		t.Skip("BUG: linux.timeOffsets with a joined time namespace (path) is accepted and the offsets are silently dropped (validate.go checkTimeNamespace)")
-	}
 	s := baseSpec()
 	s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.TimeNamespace, Path: "/proc/self/ns/time"})
 	s.Linux.TimeOffsets = map[string]specs.LinuxTimeOffset{"monotonic": {Secs: 1}}
@@ -699,9 +696,6 @@ func TestFromSpecTimeOffsetsWithJoinedTimeNS(t *testing.T) {
 // constructor as "TYPE PATH" lines, so a path with a newline would be read
 // as two entries (the second one naming any namespace).
 func TestFromSpecNamespacePathNewline(t *testing.T) {
-	if os.Getenv("LXCRUN_TEST_BUGS") == "" {
-		t.Skip("BUG: a namespace path containing a newline is accepted; nsenterEnv then emits an extra \"TYPE PATH\" line (oci.go convertLinux)")
-	}
 	s := baseSpec()
 	s.Linux.Namespaces[4].Path = "/run/mnt-a\ntime /proc/1/ns/time"
 	conf, err := FromSpec(s, baseOpts(newBundle(t)))

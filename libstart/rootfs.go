@@ -150,6 +150,9 @@ func (r *rootfs) mount(m *Mount) error {
 		return err
 	}
 	defer dst.Close()
+	if err := r.checkProcDest(dst, m); err != nil {
+		return err
+	}
 	target := fdPath(dst)
 	op := fmt.Sprintf("mount %s to %s", m.Source, m.Destination)
 	switch m.Kind {
@@ -177,6 +180,38 @@ func (r *rootfs) mount(m *Mount) error {
 		}
 	}
 	return r.applyMountOptions(m)
+}
+
+// procMountAllowed are the only places inside /proc a config may mount over
+// (runc's list: what lxcfs and similar tools provide). Anything else there
+// could hide the runtime's own procfs files from it or redirect its writes
+// (CVE-2019-16884, CVE-2019-19921, CVE-2025-52881).
+var procMountAllowed = map[string]bool{
+	"/proc/cpuinfo": true, "/proc/diskstats": true, "/proc/meminfo": true, "/proc/stat": true,
+	"/proc/swaps": true, "/proc/uptime": true, "/proc/loadavg": true, "/proc/slabinfo": true,
+	"/proc/net/dev": true, "/proc/sys/kernel/ns_last_pid": true,
+}
+
+// checkProcDest refuses a mount whose destination, as resolved inside the
+// rootfs (symlinks included), is /proc or below it, except a procfs on
+// /proc itself and the allow-list.
+func (r *rootfs) checkProcDest(dst *os.File, m *Mount) error {
+	real, err := os.Readlink(fdPath(dst))
+	if err != nil {
+		return stageErr("mount", "resolve "+m.Destination, err)
+	}
+	rel := strings.TrimPrefix(real, strings.TrimSuffix(r.conf.Rootfs, "/"))
+	if rel == real || !(rel == "/proc" || strings.HasPrefix(rel, "/proc/")) {
+		return nil
+	}
+	if rel == "/proc" && m.Type == "proc" && m.Kind == MountFS {
+		return nil
+	}
+	if procMountAllowed[rel] {
+		return nil
+	}
+	return &StageError{Stage: "mount", Op: "mount to " + m.Destination,
+		Msg: fmt.Sprintf("%q cannot be mounted because it is inside /proc (resolved to %s)", m.Destination, rel)}
 }
 
 // applyMountOptions applies propagation changes and recursive attributes to

@@ -69,7 +69,10 @@ type Container struct {
 	ID    string
 	Dir   string
 	dirFD int
-	State State
+	// locked is true when this process holds the state lock: a
+	// "creating" record then cannot belong to a create still running.
+	locked bool
+	State  State
 }
 
 // stateDir returns root/id after validating id.
@@ -100,6 +103,7 @@ func OpenContainer(root, id string, lock bool) (*Container, error) {
 			c.Close()
 			return nil, fmt.Errorf("lock state directory: %w", err)
 		}
+		c.locked = true
 	}
 	if err := c.load(); err != nil {
 		c.Close()
@@ -133,7 +137,7 @@ func newContainer(root, id string) (*Container, error) {
 		os.Remove(dir)
 		return nil, fmt.Errorf("lock state directory: %w", err)
 	}
-	return &Container{Root: root, ID: id, Dir: dir, dirFD: fd}, nil
+	return &Container{Root: root, ID: id, Dir: dir, dirFD: fd, locked: true}, nil
 }
 
 func (c *Container) load() error {
@@ -216,7 +220,7 @@ func (c *Container) InitAlive() bool {
 func (c *Container) Status() string {
 	switch c.State.Status {
 	case StatusCreating:
-		if c.createInFlight() {
+		if !c.locked && c.createInFlight() {
 			return StatusCreating
 		}
 		return StatusStopped

@@ -305,9 +305,6 @@ func TestStatus(t *testing.T) {
 // delete) and finds a "creating" record knows the creator is gone: it could
 // not have the lock otherwise.
 func TestStatusCreatingUnderOwnLock(t *testing.T) {
-	if os.Getenv("LXCRUN_TEST_BUGS") == "" {
-		t.Skip("BUG: Status() called while holding the lock reports a dead create as \"creating\" (state.go createInFlight; start says \"still being created\")")
-	}
 	root := t.TempDir()
 	c, err := newContainer(root, "c")
 	if err != nil {

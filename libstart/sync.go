@@ -163,6 +163,11 @@ func readMsg(r io.Reader) (msgType, []byte, error) {
 	}
 	body := make([]byte, n)
 	if _, err := io.ReadFull(r, body); err != nil {
+		// A body cut short, even before its first byte, is never a
+		// clean EOF: start reads EOF as "execve happened".
+		if errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
 		return 0, nil, fmt.Errorf("truncated %s message: %w", t, err)
 	}
 	return t, body, nil

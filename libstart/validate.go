@@ -36,8 +36,10 @@ func checkUserNamespace(c *Conf) error {
 	newUser := c.HasNamespace(NSUser) && c.NamespacePath(NSUser) == ""
 	hasMaps := len(c.UIDMappings) > 0 || len(c.GIDMappings) > 0
 	switch {
-	case newUser && (len(c.UIDMappings) == 0 || len(c.GIDMappings) == 0):
-		return fieldErr("linux.uidMappings", "a new user namespace needs both uid and gid mappings")
+	case newUser && len(c.UIDMappings) == 0:
+		return fieldErr("linux.uidMappings", "a new user namespace needs uid mappings")
+	case newUser && len(c.GIDMappings) == 0:
+		return fieldErr("linux.gidMappings", "a new user namespace needs gid mappings")
 	case !c.HasNamespace(NSUser) && hasMaps:
 		return fieldErr("linux.uidMappings", "user id mappings are given but there is no user namespace")
 	case c.NamespacePath(NSUser) != "" && hasMaps:
@@ -78,7 +80,7 @@ func checkHostname(c *Conf) error {
 func checkSysctl(c *Conf) error {
 	for key := range c.Sysctl {
 		field := fmt.Sprintf("linux.sysctl[%q]", key)
-		if strings.Contains(key, "/") || strings.Contains(key, "..") || key == "" {
+		if strings.Contains(key, "..") || key == "" || strings.ContainsAny(key, "\x00\n") {
 			return fieldErr(field, "invalid sysctl name")
 		}
 		switch {
@@ -122,6 +124,9 @@ func checkMaskedReadonly(c *Conf) error {
 func checkTimeNamespace(c *Conf) error {
 	if len(c.TimeOffsets) > 0 && !c.HasNamespace(NSTime) {
 		return fieldErr("linux.timeOffsets", "time offsets need a time namespace")
+	}
+	if len(c.TimeOffsets) > 0 && c.NamespacePath(NSTime) != "" {
+		return fieldErr("linux.timeOffsets", "both namespace path and time offsets specified -- you may only provide one")
 	}
 	return nil
 }
