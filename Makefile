@@ -134,6 +134,15 @@ conformance: build
 	$(TEST_ENV) CGO_ENABLED=$(CGO_ENABLED) $(GO) test -count=1 -v -timeout 40m ./conformance/...
 endif
 
+.PHONY: bench
+# Side-by-side start-up benchmark of lxcrun, runc and crun (root; ~5 min).
+# BENCH_RUNS=20 BENCH_WARMUP=3 BENCH_CONC=50 BENCH_CONC_RUNS=5; see bench/README.md.
+# Writes bench/out/results.txt and results.json.
+bench:
+	bench/bench.sh deps
+	$(MAKE) --no-print-directory build
+	LXCRUN_BIN=$(CURDIR)/$(BIN) GO=$(GO) bench/bench.sh run
+
 lint:
 	@files=$$(find . -name '*.go' -not -path './_build/*' -not -path './vendor/*'); \
 	bad=$$(gofmt -l $$files); \

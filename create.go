@@ -13,6 +13,7 @@ var createFlags = []cli.Flag{
 	&cli.BoolFlag{Name: "no-pivot", Usage: "do not use pivot_root to jail the process inside the rootfs"},
 	&cli.BoolFlag{Name: "no-new-keyring", Usage: "do not create a new session keyring for the container"},
 	&cli.UintFlag{Name: "preserve-fds", Usage: "pass N additional file descriptors (3 .. 3+N-1) to the container"},
+	&cli.BoolFlag{Name: "monitor", Usage: "keep a monitor as the init's parent that records its exit status (not for shims: they reap the init)"},
 }
 
 var createCommand = &cli.Command{
@@ -27,6 +28,9 @@ var createCommand = &cli.Command{
 		opts, err := createOpts(c)
 		if err != nil {
 			return err
+		}
+		if c.Bool("monitor") {
+			return libstart.CreateMonitored(opts)
 		}
 		h, err := libstart.Create(opts)
 		if err != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 
@@ -15,6 +16,7 @@ var eventsCommand = &cli.Command{
 	Flags: []cli.Flag{
 		&cli.BoolFlag{Name: "stats", Usage: "display the container's statistics once, then exit"},
 		&cli.DurationFlag{Name: "interval", Value: 5e9, Usage: "interval between statistics events"},
+		&cli.BoolFlag{Name: "lifecycle", Usage: "print a state event for every status change until the container is deleted"},
 	},
 	Action: func(c *cli.Context) error {
 		if err := checkArgs(c, 1, 1); err != nil {
@@ -23,6 +25,10 @@ var eventsCommand = &cli.Command{
 		id, err := containerID(c)
 		if err != nil {
 			return err
+		}
+		if c.Bool("lifecycle") {
+			enc := json.NewEncoder(os.Stdout)
+			return libstart.Lifecycle(c.String("root"), id, func(ev libstart.LifecycleEvent) error { return enc.Encode(ev) })
 		}
 		if c.Bool("stats") {
 			st, err := libstart.ContainerStats(c.String("root"), id)

@@ -31,6 +31,9 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == "init" {
 		os.Exit(libstart.InitMain())
 	}
+	if len(os.Args) == 3 && os.Args[1] == "monitor" {
+		os.Exit(libstart.MonitorMain(os.Args[2]))
+	}
 	app := newApp()
 	if err := app.Run(os.Args); err != nil {
 		os.Exit(fatal(err))
@@ -59,7 +62,7 @@ func newApp() *cli.App {
 		Commands: []*cli.Command{
 			createCommand, startCommand, stateCommand, killCommand, deleteCommand,
 			runCommand, listCommand, specCommand, featuresCommand,
-			pauseCommand, resumeCommand, psCommand, execCommand, updateCommand, eventsCommand,
+			pauseCommand, resumeCommand, psCommand, execCommand, updateCommand, eventsCommand, waitCommand,
 		},
 		CommandNotFound: func(c *cli.Context, cmd string) {
 			fmt.Fprintf(os.Stderr, "lxcrun: no such command %q\n", cmd)

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+
 	"github.com/lxcrun/lxcrun/libstart"
 	"github.com/urfave/cli/v2"
 )
@@ -21,7 +23,10 @@ var runCommand = &cli.Command{
 		if err != nil {
 			return err
 		}
-		code, err := libstart.Run(libstart.RunOpts{CreateOpts: opts, Detach: c.Bool("detach"), Keep: c.Bool("keep")})
+		if c.Bool("monitor") && !c.Bool("detach") {
+			return fmt.Errorf("--monitor needs --detach: a foreground run records the exit itself")
+		}
+		code, err := libstart.Run(libstart.RunOpts{CreateOpts: opts, Detach: c.Bool("detach"), Keep: c.Bool("keep"), Monitor: c.Bool("monitor")})
 		if err != nil {
 			return err
 		}

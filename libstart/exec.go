@@ -96,7 +96,7 @@ func Exec(c *Container, opts ExecOpts) (int, error) {
 	if opts.Detach {
 		return 0, nil
 	}
-	code := forwardAndWait(pid, sigc, x.tty)
+	code, _ := forwardAndWait(pid, sigc, x.tty)
 	if x.tty != nil {
 		x.tty.drain()
 	}

@@ -14,6 +14,8 @@ type RunOpts struct {
 	CreateOpts
 	Detach bool
 	Keep   bool
+	// Monitor (with Detach) leaves a monitor as the init's parent.
+	Monitor bool
 }
 
 // Run is `run`: create and start. Detached, it returns once the process
@@ -22,11 +24,17 @@ type RunOpts struct {
 // exit code (128+N when killed by signal N), then deletes the container.
 func Run(opts RunOpts) (int, error) {
 	if opts.Detach {
-		h, err := Create(opts.CreateOpts)
-		if err != nil {
-			return 0, err
+		if opts.Monitor {
+			if err := CreateMonitored(opts.CreateOpts); err != nil {
+				return 0, err
+			}
+		} else {
+			h, err := Create(opts.CreateOpts)
+			if err != nil {
+				return 0, err
+			}
+			h.Release()
 		}
-		h.Release()
 		return 0, Start(opts.Root, opts.ID)
 	}
 	// Orphans of a container without its own pid namespace come to us.
@@ -67,11 +75,13 @@ func Run(opts RunOpts) (int, error) {
 		_ = Delete(opts.Root, opts.ID, true)
 		return 0, err
 	}
-	code := forwardAndWait(h.Pid, sigc, tty)
+	code, ws := forwardAndWait(h.Pid, sigc, tty)
 	if tty != nil {
 		tty.drain()
 	}
-	if !opts.Keep {
+	if opts.Keep {
+		_ = recordExit(opts.Root, opts.ID, newExitRecord(ws, h.oomKilled()))
+	} else {
 		if err := Delete(opts.Root, opts.ID, true); err != nil {
 			return code, err
 		}
@@ -80,8 +90,8 @@ func Run(opts RunOpts) (int, error) {
 }
 
 // forwardAndWait relays signals to the init until it exits and reaps every
-// child (we are a subreaper), returning the init's exit code.
-func forwardAndWait(pid int, sigc chan os.Signal, tty *terminal) int {
+// child (we are a subreaper), returning the init's exit code and status.
+func forwardAndWait(pid int, sigc chan os.Signal, tty *terminal) (int, unix.WaitStatus) {
 	for sig := range sigc {
 		switch sig {
 		case unix.SIGCHLD:
@@ -92,7 +102,7 @@ func forwardAndWait(pid int, sigc chan os.Signal, tty *terminal) int {
 					break
 				}
 				if wpid == pid {
-					return exitCode(ws)
+					return exitCode(ws), ws
 				}
 			}
 		case unix.SIGWINCH:
@@ -105,7 +115,7 @@ func forwardAndWait(pid int, sigc chan os.Signal, tty *terminal) int {
 			_ = unix.Kill(pid, sig.(unix.Signal))
 		}
 	}
-	return 255
+	return 255, 0
 }
 
 func exitCode(ws unix.WaitStatus) int {

@@ -46,6 +46,18 @@ type State struct {
 	Created      time.Time         `json:"created"`
 	CgroupPaths  map[string]string `json:"cgroupPaths,omitempty"`
 	Conf         *Conf             `json:"conf"`
+	// Exit is how the init ended, when a monitor or a foreground run
+	// waited for it (see ExitRecord).
+	Exit *ExitRecord `json:"exit,omitempty"`
+	// MonitorPid and MonitorStartTime identify the --monitor process.
+	MonitorPid       int    `json:"monitorPid,omitempty"`
+	MonitorStartTime uint64 `json:"monitorStartTime,omitempty"`
+}
+
+// exitPending reports whether a live monitor has yet to record the exit of
+// an init that is already gone: watchers wait for the record.
+func (c *Container) exitPending() bool {
+	return c.State.MonitorPid > 0 && c.State.Exit == nil && Alive(c.State.MonitorPid, c.State.MonitorStartTime)
 }
 
 var idPattern = regexp.MustCompile(`^[\w+\-.]+$`)
@@ -194,9 +206,17 @@ func (c *Container) Close() {
 	}
 }
 
-// Remove deletes the state directory and closes the container.
+// Remove deletes the state directory and closes the container. The
+// directory is first renamed to a name no container id can have ('#' is not
+// allowed), so readers and watchers see the container vanish at once rather
+// than a directory without state.json.
 func (c *Container) Remove() error {
-	err := os.RemoveAll(c.Dir)
+	gone := filepath.Join(c.Root, fmt.Sprintf("#deleted-%s-%d", c.ID, os.Getpid()))
+	dir := c.Dir
+	if err := os.Rename(c.Dir, gone); err == nil {
+		dir = gone
+	}
+	err := os.RemoveAll(dir)
 	c.Close()
 	if err != nil {
 		return fmt.Errorf("remove state directory: %w", err)
@@ -259,12 +279,15 @@ func (c *Container) parked() bool {
 }
 
 // OCIState is the state JSON printed by `state` and given to hooks, with
-// runc's extra fields (rootfs, created, owner).
+// runc's extra fields (rootfs, created, owner) and, for a stopped container
+// whose exit was recorded, exitStatus or exitSignal, exitedAt and
+// oomKilled. "status" keeps OCI's values only.
 type OCIState struct {
 	specs.State
 	Rootfs  string    `json:"rootfs"`
 	Created time.Time `json:"created"`
 	Owner   string    `json:"owner"`
+	*ExitRecord
 }
 
 // OCIState builds the state JSON for status.
@@ -286,6 +309,8 @@ func (c *Container) OCIState(status string) OCIState {
 	}
 	if status != StatusStopped {
 		s.Pid = c.State.Pid
+	} else {
+		s.ExitRecord = c.State.Exit
 	}
 	return s
 }

@@ -94,6 +94,11 @@ func (m *Manager) Stats() (*cgroups.Stats, error) {
 	return st, nil
 }
 
+// OOMKillCount is the number of OOM kills in the cgroup so far.
+func (m *Manager) OOMKillCount() (uint64, error) {
+	return m.m.OOMKillCount()
+}
+
 // Freeze freezes (true) or thaws (false) the cgroup.
 func (m *Manager) Freeze(frozen bool) error {
 	state := cgroups.Thawed
