@@ -2,7 +2,6 @@ package libstart
 
 import (
 	"fmt"
-	"os"
 	"runtime"
 	"strconv"
 	"strings"
@@ -25,9 +24,10 @@ type NSPlan struct {
 	// Enter are namespaces joined by path by the init's nsenter constructor
 	// (mount, time): only a single-threaded process can join them.
 	Enter []Namespace
-	// NewTime makes the parent thread unshare a time namespace and write
-	// the offsets before the clone: offsets can only be set while no
-	// process is in the namespace, so clone(CLONE_NEWTIME) cannot be used.
+	// NewTime makes the init's nsenter constructor unshare a time
+	// namespace and write the offsets (see package nsenter): offsets can
+	// only be set while no process is in the namespace, so
+	// clone(CLONE_NEWTIME) cannot be used.
 	NewTime bool
 }
 
@@ -65,11 +65,11 @@ type forkResult struct {
 }
 
 // forkInNamespaces runs fork on a locked OS thread that first joins the
-// plan's namespaces by path (and unshares a new time namespace). The thread
-// is never unlocked: its namespaces no longer match the rest of the process,
-// so Go must discard it when the goroutine exits.
-func forkInNamespaces(plan NSPlan, offsets []TimeOffset, fork func() (int, int, error)) (int, int, error) {
-	if len(plan.Join) == 0 && !plan.NewTime {
+// plan's namespaces by path. The thread is never unlocked: its namespaces
+// no longer match the rest of the process, so Go must discard it when the
+// goroutine exits.
+func forkInNamespaces(plan NSPlan, fork func() (int, int, error)) (int, int, error) {
+	if len(plan.Join) == 0 {
 		return fork()
 	}
 	ch := make(chan forkResult, 1)
@@ -78,12 +78,6 @@ func forkInNamespaces(plan NSPlan, offsets []TimeOffset, fork func() (int, int, 
 		if err := joinNamespaces(plan.Join); err != nil {
 			ch <- forkResult{err: err}
 			return
-		}
-		if plan.NewTime {
-			if err := unshareTime(offsets); err != nil {
-				ch <- forkResult{err: err}
-				return
-			}
 		}
 		pid, pidfd, err := fork()
 		ch <- forkResult{pid, pidfd, err}
@@ -116,28 +110,21 @@ func joinNamespaces(join []Namespace) error {
 	return nil
 }
 
-func unshareTime(offsets []TimeOffset) error {
-	if err := unix.Unshare(unix.CLONE_NEWTIME); err != nil {
-		return fmt.Errorf("unshare time namespace: %w", err)
-	}
-	if len(offsets) == 0 {
-		return nil
-	}
+// nsenterEnv is the _LXCRUN_NSENTER value for the init: the namespaces it
+// joins by path, and a new time namespace with its offsets.
+func nsenterEnv(plan NSPlan, offsets []TimeOffset) string {
 	var b strings.Builder
-	for _, o := range offsets {
-		fmt.Fprintf(&b, "%s %d %d\n", o.Clock, o.Secs, o.Nsecs)
+	if plan.NewTime {
+		b.WriteString("newtime ")
+		for i, o := range offsets {
+			if i > 0 {
+				b.WriteByte('|')
+			}
+			fmt.Fprintf(&b, "%s %d %d", o.Clock, o.Secs, o.Nsecs)
+		}
+		b.WriteByte('\n')
 	}
-	path := "/proc/thread-self/timens_offsets"
-	if err := os.WriteFile(path, []byte(b.String()), 0); err != nil {
-		return fmt.Errorf("write time namespace offsets: %w", err)
-	}
-	return nil
-}
-
-// nsenterEnv is the _LXCRUN_NSENTER value for the plan's Enter list.
-func nsenterEnv(enter []Namespace) string {
-	var b strings.Builder
-	for _, ns := range enter {
+	for _, ns := range plan.Enter {
 		t := "mnt"
 		if ns.Type == NSTime {
 			t = "time"

@@ -67,16 +67,21 @@ func TestResolveCloneFlagsFromSpec(t *testing.T) {
 
 func TestNsenterEnv(t *testing.T) {
 	tests := []struct {
-		enter []Namespace
-		want  string
+		plan    NSPlan
+		offsets []TimeOffset
+		want    string
 	}{
-		{nil, ""},
-		{[]Namespace{{Type: NSMount, Path: "/proc/1/ns/mnt"}}, "mnt /proc/1/ns/mnt\n"},
-		{[]Namespace{{Type: NSTime, Path: "/run/t"}, {Type: NSMount, Path: "/run/m"}}, "time /run/t\nmnt /run/m\n"},
+		{NSPlan{}, nil, ""},
+		{NSPlan{Enter: []Namespace{{Type: NSMount, Path: "/proc/1/ns/mnt"}}}, nil, "mnt /proc/1/ns/mnt\n"},
+		{NSPlan{Enter: []Namespace{{Type: NSTime, Path: "/run/t"}, {Type: NSMount, Path: "/run/m"}}}, nil, "time /run/t\nmnt /run/m\n"},
+		{NSPlan{NewTime: true}, nil, "newtime \n"},
+		{NSPlan{NewTime: true, Enter: []Namespace{{Type: NSMount, Path: "/m"}}},
+			[]TimeOffset{{Clock: "monotonic", Secs: 3600}, {Clock: "boottime", Secs: -5, Nsecs: 7}},
+			"newtime monotonic 3600 0|boottime -5 7\nmnt /m\n"},
 	}
 	for _, tt := range tests {
-		if got := nsenterEnv(tt.enter); got != tt.want {
-			t.Errorf("nsenterEnv(%v) = %q, want %q", tt.enter, got, tt.want)
+		if got := nsenterEnv(tt.plan, tt.offsets); got != tt.want {
+			t.Errorf("nsenterEnv(%+v, %v) = %q, want %q", tt.plan, tt.offsets, got, tt.want)
 		}
 	}
 }
@@ -127,18 +132,18 @@ func TestNSInode(t *testing.T) {
 func TestForkInNamespaces(t *testing.T) {
 	called := false
 	fork := func() (int, int, error) { called = true; return 12, 34, nil }
-	pid, pidfd, err := forkInNamespaces(NSPlan{CloneFlags: unix.CLONE_NEWNS}, nil, fork)
+	pid, pidfd, err := forkInNamespaces(NSPlan{CloneFlags: unix.CLONE_NEWNS}, fork)
 	if err != nil || pid != 12 || pidfd != 34 || !called {
 		t.Errorf("without joins: %d %d %v called=%v", pid, pidfd, err, called)
 	}
 	boom := errors.New("boom")
-	if _, _, err := forkInNamespaces(NSPlan{}, nil, func() (int, int, error) { return 0, -1, boom }); err != boom {
+	if _, _, err := forkInNamespaces(NSPlan{}, func() (int, int, error) { return 0, -1, boom }); err != boom {
 		t.Errorf("fork error not returned: %v", err)
 	}
 	// A namespace path that cannot be opened stops before the fork.
 	called = false
 	plan := NSPlan{Join: []Namespace{{Type: NSNet, Path: "/nonexistent/ns/net"}}}
-	_, _, err = forkInNamespaces(plan, nil, fork)
+	_, _, err = forkInNamespaces(plan, fork)
 	if err == nil || called {
 		t.Fatalf("join of a missing path: err %v, fork called %v", err, called)
 	}

@@ -225,8 +225,8 @@ func (h *Handler) clone() error {
 		"GOMAXPROCS=1",
 		envInit + "=" + strconv.Itoa(syncFd) + "," + strconv.Itoa(syncFd+1) + "," + strconv.Itoa(consoleFd),
 	}
-	if len(h.Plan.Enter) > 0 {
-		env = append(env, nsenter.Env+"="+nsenterEnv(h.Plan.Enter))
+	if len(h.Plan.Enter) > 0 || h.Plan.NewTime {
+		env = append(env, nsenter.Env+"="+nsenterEnv(h.Plan, h.Conf.TimeOffsets))
 	}
 	pidfd := -1
 	sys := &syscall.SysProcAttr{
@@ -256,7 +256,7 @@ func (h *Handler) clone() error {
 	}
 	exe := sealed.path(exeFd)
 	attr := &syscall.ProcAttr{Env: env, Files: files, Sys: sys}
-	pid, fd, err := forkInNamespaces(h.Plan, h.Conf.TimeOffsets, func() (int, int, error) {
+	pid, fd, err := forkInNamespaces(h.Plan, func() (int, int, error) {
 		pid, err := syscall.ForkExec(exe, []string{"lxcrun", "init"}, attr)
 		return pid, pidfd, err
 	})

@@ -7,6 +7,12 @@
 // The variable holds lines, carried out in order:
 //
 //	mnt PATH / time PATH   setns(open(PATH)) (create, namespaces by path)
+//	newtime OFFSETS        unshare(CLONE_NEWTIME) and write OFFSETS ("clock
+//	                       secs nsecs" entries separated by '|') to
+//	                       /proc/self/timens_offsets: only the thread-group
+//	                       leader's file exists, and offsets must be written
+//	                       before any process is in the namespace; the init
+//	                       enters it at its execve of the container process
 //	pidfd FD FLAGS         setns(FD, FLAGS): every namespace of a verified
 //	                       pidfd at once (exec)
 //	fork FD                clone(CLONE_PARENT): the child, which is in the
@@ -98,6 +104,24 @@ __attribute__((constructor)) static void lxcrun_nsenter(void) {
 			break;
 		}
 		*path++ = '\0';
+		if (strcmp(line, "newtime") == 0) {
+			if (unshare(CLONE_NEWTIME) < 0) {
+				snprintf(lxcrun_nsenter_err, sizeof(lxcrun_nsenter_err), "unshare time namespace: %s", strerror(errno));
+				break;
+			}
+			for (char *c = path; *c; c++)
+				if (*c == '|')
+					*c = '\n';
+			int fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
+			if (fd < 0 || write(fd, path, strlen(path)) != (ssize_t)strlen(path)) {
+				snprintf(lxcrun_nsenter_err, sizeof(lxcrun_nsenter_err), "write time namespace offsets: %s", strerror(errno));
+				if (fd >= 0)
+					close(fd);
+				break;
+			}
+			close(fd);
+			continue;
+		}
 		if (strcmp(line, "pidfd") == 0) {
 			int fd = -1;
 			unsigned long flags = 0;
