@@ -11,7 +11,7 @@ import (
 // Expectation is one line of expected.txt.
 type Expectation struct {
 	Program   string
-	AllowFail bool   // false: the program must fully pass
+	AllowFail bool // false: the program must fully pass
 	// MaxFail, when > 0, caps the failed assertions of an allow-fail
 	// program ("allow-fail:N"): it may fail only the way its reason says.
 	MaxFail int
