@@ -28,7 +28,8 @@ var specCommand = &cli.Command{
 		}
 		path := filepath.Join(c.String("bundle"), "config.json")
 		if _, err := os.Stat(path); err == nil {
-			return errors.New("File config.json exists. Remove it first") //nolint:staticcheck // runc's text
+			//lint:ignore ST1005 runc's exact text, which scripts match on
+			return errors.New("File config.json exists. Remove it first")
 		}
 		data, err := json.MarshalIndent(spec, "", "\t")
 		if err != nil {

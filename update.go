@@ -65,6 +65,7 @@ func updateFlags(c *cli.Context, r *specs.LinuxResources) error {
 		dst  **int64
 	}{
 		{"memory", &r.Memory.Limit}, {"memory-reservation", &r.Memory.Reservation},
+		//lint:ignore SA1019 runc's --kernel-memory flag is still accepted (the kernel ignores it)
 		{"memory-swap", &r.Memory.Swap}, {"kernel-memory", &r.Memory.Kernel},
 		{"kernel-memory-tcp", &r.Memory.KernelTCP},
 	}

@@ -219,7 +219,7 @@ func BuildSuite(cache, goBin string, goMod, goSum []byte, logf func(string, ...a
 	}
 	pkgs := strings.Fields(pkgList)
 	if len(pkgs) == 0 {
-		return nil, errors.New("no validation programs found in " + SuiteModule + "/validation/...")
+		return nil, fmt.Errorf("no validation programs found in %s/validation", SuiteModule)
 	}
 	// runtimetest runs inside the busybox rootfs: it must be static (CGO_ENABLED=0).
 	if _, err := goCmd("build", "-trimpath", "-o", filepath.Join(bin, "runtimetest"), SuiteModule+"/cmd/runtimetest"); err != nil {

@@ -67,6 +67,7 @@ func (h hookLog) state(t *testing.T, name string) specs.State {
 func allHooks(h hookLog) specOpt {
 	return func(s *specs.Spec) {
 		s.Hooks = &specs.Hooks{
+			//lint:ignore SA1019 prestart hooks are deprecated but the spec still requires running them
 			Prestart:        []specs.Hook{h.hook("prestart", false, "")},
 			CreateRuntime:   []specs.Hook{h.hook("createRuntime", false, "")},
 			CreateContainer: []specs.Hook{h.hook("createContainer", false, "")},
@@ -192,6 +193,7 @@ func TestHookPrestartFails(t *testing.T) {
 	h := newHookLog(t)
 	c := newCtr(t, func(s *specs.Spec) {
 		s.Hooks = &specs.Hooks{
+			//lint:ignore SA1019 prestart hooks are deprecated but the spec still requires running them
 			Prestart: []specs.Hook{h.hook("prestart", false, "exit 7")},
 			Poststop: []specs.Hook{h.hook("poststop", false, "")},
 		}

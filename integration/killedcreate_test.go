@@ -19,6 +19,7 @@ func TestKilledCreate(t *testing.T) {
 	dir := shortTempDir(t)
 	marker := filepath.Join(dir, "hook-pid")
 	c := newCtr(t, func(s *specs.Spec) {
+		//lint:ignore SA1019 prestart hooks are deprecated but the spec still requires running them
 		s.Hooks = &specs.Hooks{Prestart: []specs.Hook{{
 			Path: "/bin/sh",
 			Args: []string{"sh", "-c", "echo $$ > " + marker + ".tmp; mv " + marker + ".tmp " + marker + "; exec sleep 30"},

@@ -275,7 +275,8 @@ func convertHooks(spec *specs.Spec, _ *SpecOptions, conf *Conf) error {
 		src   []specs.Hook
 		dst   *[]Hook
 	}{
-		{"hooks.prestart", spec.Hooks.Prestart, &conf.Hooks.Prestart}, //nolint:staticcheck // deprecated but still honoured
+		//lint:ignore SA1019 prestart hooks are deprecated but the spec still requires running them
+		{"hooks.prestart", spec.Hooks.Prestart, &conf.Hooks.Prestart},
 		{"hooks.createRuntime", spec.Hooks.CreateRuntime, &conf.Hooks.CreateRuntime},
 		{"hooks.createContainer", spec.Hooks.CreateContainer, &conf.Hooks.CreateContainer},
 		{"hooks.startContainer", spec.Hooks.StartContainer, &conf.Hooks.StartContainer},

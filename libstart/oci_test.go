@@ -598,6 +598,7 @@ func TestFromSpecErrors(t *testing.T) {
 			s.Linux.Sysctl = map[string]string{"": "1"}
 		}, `linux.sysctl[""]`, "invalid sysctl name"},
 		{"hook relative path", func(s *specs.Spec, _ *SpecOptions, _ string) {
+			//lint:ignore SA1019 prestart hooks are deprecated but the spec still requires running them
 			s.Hooks = &specs.Hooks{Prestart: []specs.Hook{{Path: "bin/hook"}}}
 		}, "hooks.prestart[0].path", "absolute"},
 		{"createRuntime hook relative path", func(s *specs.Spec, _ *SpecOptions, _ string) {
@@ -832,6 +833,7 @@ func FuzzFromSpec(f *testing.F) {
 		}}
 	s.Linux.Devices = []specs.LinuxDevice{{Path: "/dev/fuse", Type: "c", Major: 10, Minor: 229}}
 	s.Linux.TimeOffsets = map[string]specs.LinuxTimeOffset{"monotonic": {Secs: 1}}
+	//lint:ignore SA1019 prestart hooks are deprecated but the spec still requires running them
 	s.Hooks = &specs.Hooks{Prestart: []specs.Hook{{Path: "/bin/true", Timeout: intp(1)}}}
 	s.Linux.Sysctl = map[string]string{"net.ipv4.ip_forward": "1"}
 	if data, err := json.Marshal(s); err == nil {
