@@ -210,14 +210,21 @@ func (x *execer) spawn() (int, error) {
 			return 0, err
 		}
 	}
-	if _, _, err := expectMsg(x.sync); !errors.Is(err, io.EOF) {
-		x.kill(pid)
-		if err == nil {
-			err = errors.New("exec: unexpected message")
+	for {
+		_, _, err := expectMsg(x.sync, msgSeccompFd)
+		if errors.Is(err, io.EOF) {
+			return pid, nil
 		}
-		return 0, err
+		if err == nil {
+			state := x.c.OCIState(StatusRunning)
+			state.Pid = pid
+			err = forwardSeccompFd(x.sync, x.c.State.Conf.Seccomp, state)
+		}
+		if err != nil {
+			x.kill(pid)
+			return 0, err
+		}
 	}
-	return pid, nil
 }
 
 func (x *execer) kill(pid int) {
@@ -343,11 +350,12 @@ func execMain(env string) int {
 		console.Close()
 	}
 	filter := msg.Seccomp
-	path, err := prepareProcess(msg.Process, msg.PreserveFDs, filter)
+	notify := func(fd int) error { return sendSeccompFd(sync, fd) }
+	path, err := prepareProcess(msg.Process, msg.PreserveFDs, filter, notify)
 	if err != nil {
 		sendError(sync, err)
 		return 255
 	}
-	sendError(sync, execProcess(msg.Process, path, filter))
+	sendError(sync, execProcess(msg.Process, path, filter, notify))
 	return 255
 }

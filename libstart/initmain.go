@@ -152,7 +152,7 @@ func prepareContainer(msg *initMsg, fds initFDs) (*os.File, error) {
 	if err := r.finish(); err != nil {
 		return nil, err
 	}
-	path, err := prepareProcess(&conf.Process, msg.PreserveFDs, conf.Seccomp)
+	path, err := prepareProcess(&conf.Process, msg.PreserveFDs, conf.Seccomp, func(fd int) error { return sendSeccompFd(fds.sync, fd) })
 	if err != nil {
 		return nil, err
 	}
@@ -192,7 +192,7 @@ func runContainer(msg *initMsg, conn *os.File) error {
 	if err := RunHooks("startContainer", conf.Hooks.StartContainer, hookState(msg, StatusCreated)); err != nil {
 		return stageErr("hooks", "startContainer", err)
 	}
-	return execProcess(&conf.Process, msg.execPath, conf.Seccomp)
+	return execProcess(&conf.Process, msg.execPath, conf.Seccomp, func(fd int) error { return sendSeccompFd(conn, fd) })
 }
 
 // hookState is the state given to hooks the init runs itself.

@@ -21,7 +21,9 @@ import (
 // executable. Without no_new_privs a seccomp filter needs CAP_SYS_ADMIN to
 // load, so it is loaded here, just before the capabilities are dropped;
 // with no_new_privs execProcess loads it as the very last step.
-func prepareProcess(p *Process, preserveFDs int, filter *seccomp.Program) (string, error) {
+//
+// notify receives the seccomp notify fd, when the filter has one.
+func prepareProcess(p *Process, preserveFDs int, filter *seccomp.Program, notify func(int) error) (string, error) {
 	if err := unix.Chdir(p.Cwd); err != nil {
 		return "", stageErr("process", "chdir to cwd "+p.Cwd, err)
 	}
@@ -65,8 +67,8 @@ func prepareProcess(p *Process, preserveFDs int, filter *seccomp.Program) (strin
 		return "", stageErr("process", "close_range", err)
 	}
 	if filter != nil && !p.NoNewPrivileges {
-		if err := seccomp.Load(filter); err != nil {
-			return "", stageErr("seccomp", "load filter", err)
+		if err := loadFilter(filter, notify); err != nil {
+			return "", err
 		}
 	}
 	if err := unix.Prctl(unix.PR_SET_KEEPCAPS, 1, 0, 0, 0); err != nil {
@@ -144,19 +146,33 @@ func verifyCwd() error {
 
 // execProcess is the last step: no_new_privs, the seccomp filter (with
 // no_new_privs), execve of path.
-func execProcess(p *Process, path string, filter *seccomp.Program) error {
+func execProcess(p *Process, path string, filter *seccomp.Program, notify func(int) error) error {
 	if p.NoNewPrivileges {
 		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 			return stageErr("process", "prctl(PR_SET_NO_NEW_PRIVS)", err)
 		}
 	}
 	if filter != nil && p.NoNewPrivileges {
-		if err := seccomp.Load(filter); err != nil {
-			return stageErr("seccomp", "load filter", err)
+		if err := loadFilter(filter, notify); err != nil {
+			return err
 		}
 	}
 	err := unix.Exec(path, p.Args, p.Env)
 	return &StageError{Stage: "exec", Msg: fmt.Sprintf("exec %q: %v", p.Args[0], err), Errno: errnoOf(err)}
+}
+
+// loadFilter loads the seccomp program and passes its notify fd on.
+func loadFilter(filter *seccomp.Program, notify func(int) error) error {
+	fd, err := seccomp.Load(filter)
+	if err != nil {
+		return stageErr("seccomp", "load filter", err)
+	}
+	if fd >= 0 {
+		if err := notify(fd); err != nil {
+			return stageErr("seccomp", "pass notify fd", err)
+		}
+	}
+	return nil
 }
 
 func statusOf(s string) specs.ContainerState { return specs.ContainerState(s) }

@@ -64,12 +64,20 @@ func (c *Container) release() error {
 	}
 	// From here on the init is no longer parked, whatever happens next.
 	_ = unix.Unlinkat(c.dirFD, parkSocket, 0)
-	_, _, err = expectMsg(conn)
-	switch {
-	case errors.Is(err, io.EOF):
+	for {
+		_, _, err = expectMsg(conn, msgSeccompFd)
+		if err != nil {
+			break
+		}
+		// With no_new_privs the filter is loaded right before execve, so
+		// its notify fd comes to start.
+		state := c.OCIState(StatusRunning)
+		if err = forwardSeccompFd(conn, c.State.Conf.Seccomp, state); err != nil {
+			return fmt.Errorf("start: %w", err)
+		}
+	}
+	if errors.Is(err, io.EOF) {
 		return nil
-	case err == nil:
-		return errors.New("start: unexpected message from container init")
 	}
 	var se *StageError
 	if errors.As(err, &se) {

@@ -304,7 +304,7 @@ func (h *Handler) syncInit() error {
 	if err := writeMsg(h.syncSock, msgConf, &msg); err != nil {
 		return h.initDied(err)
 	}
-	want := []msgType{msgReady}
+	want := []msgType{msgReady, msgSeccompFd}
 	if h.Conf.hasRuntimeHooks() {
 		want = []msgType{msgHooks}
 	}
@@ -315,6 +315,14 @@ func (h *Handler) syncInit() error {
 		}
 		if t == msgReady {
 			return nil
+		}
+		if t == msgSeccompFd {
+			state := h.Container.OCIState(StatusCreating)
+			state.Pid = h.Pid
+			if err := forwardSeccompFd(h.syncSock, h.Conf.Seccomp, state); err != nil {
+				return err
+			}
+			continue
 		}
 		// msgHooks: the mounts are made, pivot_root has not happened.
 		// runc (and the conformance suite) give these hooks "created".
@@ -329,7 +337,7 @@ func (h *Handler) syncInit() error {
 		if err := writeMsg(h.syncSock, msgHooksDone, nil); err != nil {
 			return h.initDied(err)
 		}
-		want = []msgType{msgReady}
+		want = []msgType{msgReady, msgSeccompFd}
 	}
 }
 

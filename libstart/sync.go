@@ -39,7 +39,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"os"
 	"syscall"
+
+	"github.com/lxcrun/lxcrun/libstart/seccomp"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
 // msgType is the kind of a sync message.
@@ -56,7 +62,10 @@ const (
 	// MSG_PID in libstart/nsenter.
 	msgPid
 	msgExec
-	msgLast = msgExec
+	// msgSeccompFd is followed by one byte carrying the seccomp notify fd
+	// in SCM_RIGHTS; the receiver forwards it to the listener.
+	msgSeccompFd
+	msgLast = msgSeccompFd
 )
 
 func (t msgType) String() string {
@@ -77,6 +86,8 @@ func (t msgType) String() string {
 		return "pid"
 	case msgExec:
 		return "exec"
+	case msgSeccompFd:
+		return "seccomp-fd"
 	}
 	return fmt.Sprintf("msg(%d)", uint8(t))
 }
@@ -194,6 +205,55 @@ func expectMsg(r io.Reader, want ...msgType) (msgType, []byte, error) {
 		}
 	}
 	return 0, nil, fmt.Errorf("sync protocol: got %s message, want %v", t, want)
+}
+
+// sendSeccompFd passes the notify fd up the sync channel: the framed
+// message, then one byte with the fd. The receiver reads exactly the frame
+// first, so the fd byte is never consumed by a plain read.
+func sendSeccompFd(sock *os.File, fd int) error {
+	defer unix.Close(fd)
+	if err := writeMsg(sock, msgSeccompFd, nil); err != nil {
+		return err
+	}
+	if err := SendFd(sock, "s", fd); err != nil {
+		return fmt.Errorf("send seccomp notify fd: %w", err)
+	}
+	return nil
+}
+
+// forwardSeccompFd receives the notify fd that follows a msgSeccompFd and
+// hands it to the config's listener, with the container process state, in
+// one SCM_RIGHTS message as runc does.
+func forwardSeccompFd(sock *os.File, prog *seccomp.Program, state OCIState) error {
+	f, err := RecvFd(sock)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if prog == nil || prog.ListenerPath == "" {
+		return errors.New("seccomp notify fd without a listener")
+	}
+	payload, err := json.Marshal(specs.ContainerProcessState{
+		Version: specs.Version, Fds: []string{specs.SeccompFdName}, Pid: state.Pid,
+		Metadata: prog.ListenerMetadata, State: state.State,
+	})
+	if err != nil {
+		return err
+	}
+	conn, err := net.Dial("unix", prog.ListenerPath)
+	if err != nil {
+		return fmt.Errorf("connect to seccomp listener %s: %w", prog.ListenerPath, err)
+	}
+	defer conn.Close()
+	cf, err := conn.(*net.UnixConn).File()
+	if err != nil {
+		return err
+	}
+	defer cf.Close()
+	if err := unix.Sendmsg(int(cf.Fd()), payload, unix.UnixRights(int(f.Fd())), nil, 0); err != nil {
+		return fmt.Errorf("send to seccomp listener: %w", err)
+	}
+	return nil
 }
 
 // sendError reports a failure to the peer; errors sending it are ignored

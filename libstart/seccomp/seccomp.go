@@ -21,8 +21,17 @@ import (
 type Program struct {
 	// Filter is the array of struct sock_filter, in host byte order.
 	Filter []byte `json:"filter"`
-	// Flags are the SECCOMP_FILTER_FLAG_* bits of the config.
+	// Flags are the SECCOMP_FILTER_FLAG_* bits of the config, plus
+	// NEW_LISTENER when a rule uses SCMP_ACT_NOTIFY.
 	Flags uint `json:"flags,omitempty"`
+	// ListenerPath and ListenerMetadata say where the notify fd goes.
+	ListenerPath     string `json:"listenerPath,omitempty"`
+	ListenerMetadata string `json:"listenerMetadata,omitempty"`
+}
+
+// Notify reports whether loading the program yields a notify fd.
+func (p *Program) Notify() bool {
+	return p != nil && p.Flags&unix.SECCOMP_FILTER_FLAG_NEW_LISTENER != 0
 }
 
 var actions = map[specs.LinuxSeccompAction]libseccomp.ScmpAction{
@@ -112,12 +121,19 @@ func Compile(cfg *specs.LinuxSeccomp) (*Program, error) {
 	}
 	for i, sc := range cfg.Syscalls {
 		if sc.Action == specs.ActNotify {
-			return nil, fmt.Errorf("syscalls[%d]: SCMP_ACT_NOTIFY is not supported yet", i)
+			if cfg.ListenerPath == "" {
+				return nil, fmt.Errorf("syscalls[%d]: SCMP_ACT_NOTIFY needs listenerPath", i)
+			}
+			prog.Flags |= unix.SECCOMP_FILTER_FLAG_NEW_LISTENER
 		}
 		if err := addRule(filter, sc, def); err != nil {
 			return nil, fmt.Errorf("syscalls[%d]: %w", i, err)
 		}
 	}
+	if cfg.ListenerPath != "" && !prog.Notify() {
+		return nil, errors.New("listenerPath is set but no rule uses SCMP_ACT_NOTIFY")
+	}
+	prog.ListenerPath, prog.ListenerMetadata = cfg.ListenerPath, cfg.ListenerMetadata
 	data, err := exportBPF(filter)
 	if err != nil {
 		return nil, err
@@ -233,12 +249,13 @@ func exportBPF(filter *libseccomp.ScmpFilter) ([]byte, error) {
 	return data, nil
 }
 
-// Load installs prog on the calling thread (and, with TSYNC, its siblings).
-// The caller must have no_new_privs set or CAP_SYS_ADMIN.
-func Load(prog *Program) error {
+// Load installs prog on the calling thread (and, with TSYNC, its siblings)
+// and returns the notify fd when the program has SCMP_ACT_NOTIFY rules (-1
+// otherwise). The caller must have no_new_privs set or CAP_SYS_ADMIN.
+func Load(prog *Program) (int, error) {
 	n := len(prog.Filter) / 8
 	if n == 0 || n > 0xffff {
-		return fmt.Errorf("load seccomp filter: bad program length %d", n)
+		return -1, fmt.Errorf("load seccomp filter: bad program length %d", n)
 	}
 	filters := make([]unix.SockFilter, n)
 	for i := range filters {
@@ -251,9 +268,12 @@ func Load(prog *Program) error {
 		}
 	}
 	fprog := unix.SockFprog{Len: uint16(n), Filter: &filters[0]}
-	_, _, errno := unix.Syscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, uintptr(prog.Flags), uintptr(unsafe.Pointer(&fprog)))
+	r, _, errno := unix.Syscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, uintptr(prog.Flags), uintptr(unsafe.Pointer(&fprog)))
 	if errno != 0 {
-		return fmt.Errorf("load seccomp filter: %w", errno)
+		return -1, fmt.Errorf("load seccomp filter: %w", errno)
 	}
-	return nil
+	if prog.Notify() {
+		return int(r), nil
+	}
+	return -1, nil
 }

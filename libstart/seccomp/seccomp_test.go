@@ -220,7 +220,7 @@ func TestCompileEveryOCIArch(t *testing.T) {
 
 func TestLoadBadProgram(t *testing.T) {
 	for _, p := range []*Program{{}, {Filter: make([]byte, 7)}, {Filter: make([]byte, 8*0x10000)}} {
-		if err := Load(p); err == nil || !strings.Contains(err.Error(), "bad program length") {
+		if _, err := Load(p); err == nil || !strings.Contains(err.Error(), "bad program length") {
 			t.Errorf("Load(%d bytes): %v", len(p.Filter), err)
 		}
 	}
@@ -276,7 +276,7 @@ func helperLoad(spec string) int {
 		fmt.Fprintln(os.Stderr, "no_new_privs:", err)
 		return 2
 	}
-	if err := Load(&prog); err != nil {
+	if _, err := Load(&prog); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
