@@ -39,6 +39,9 @@ func setupLogging(c *cli.Context) error {
 		log.out, log.stderr = f, false
 	}
 	libstart.SetWarn(func(format string, args ...any) { log.write("warning", fmt.Sprintf(format, args...)) })
+	if log.debug {
+		libstart.SetDebug(func(format string, args ...any) { log.write("debug", fmt.Sprintf(format, args...)) })
+	}
 	return nil
 }
 

@@ -95,3 +95,9 @@ var warnf = func(format string, args ...any) {
 
 // SetWarn installs the function used for warnings (the CLI's logger).
 func SetWarn(f func(format string, args ...any)) { warnf = f }
+
+// debugf reports what only --debug shows; silent by default.
+var debugf = func(string, ...any) {}
+
+// SetDebug installs the function used for debug messages.
+func SetDebug(f func(format string, args ...any)) { debugf = f }

@@ -144,9 +144,12 @@ func verifyCwd() error {
 	return nil
 }
 
-// execProcess is the last step: no_new_privs, the seccomp filter (with
-// no_new_privs), execve of path.
+// execProcess is the last step: LSM labels, no_new_privs, the seccomp
+// filter (with no_new_privs), execve of path.
 func execProcess(p *Process, path string, filter *seccomp.Program, notify func(int) error) error {
+	if err := applyLSM(p); err != nil {
+		return err
+	}
 	if p.NoNewPrivileges {
 		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 			return stageErr("process", "prctl(PR_SET_NO_NEW_PRIVS)", err)

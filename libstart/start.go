@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -93,6 +94,9 @@ func initHandler(opts CreateOpts) (*Handler, error) {
 	if err := checkConsoleOpts(conf, &opts); err != nil {
 		return nil, err
 	}
+	if _, _, ignored := lsmLabels(&conf.Process, lsmHostIf(&conf.Process)); len(ignored) > 0 {
+		debugf("ignored on this host: %s", strings.Join(ignored, "; "))
+	}
 	if !conf.HasNamespace(NSMount) && (len(conf.Mounts) > 0 || len(conf.MaskedPaths) > 0 || len(conf.ReadonlyPaths) > 0 || conf.RootfsReadonly) {
 		warnf("no mount namespace: the container shares the host's mounts, so mounts, maskedPaths, readonlyPaths and root.readonly are not applied (the process is only chrooted)")
 	}
@@ -107,6 +111,14 @@ func initHandler(opts CreateOpts) (*Handler, error) {
 		return nil, errors.Join(err, c.Remove())
 	}
 	return h, nil
+}
+
+// lsmHostIf detects the host's LSMs only when the process asks for a label.
+func lsmHostIf(p *Process) lsmHost {
+	if p.ApparmorProfile == "" && p.SelinuxLabel == "" {
+		return lsmHost{}
+	}
+	return detectLSM()
 }
 
 func checkConsoleOpts(conf *Conf, opts *CreateOpts) error {
