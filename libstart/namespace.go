@@ -22,8 +22,13 @@ type NSPlan struct {
 	// container's cgroup and not the runtime's.
 	UnshareCgroup bool
 	// Enter are namespaces joined by path by the init's nsenter constructor
-	// (mount, time): only a single-threaded process can join them.
+	// (user, mount, time): only a single-threaded process can join them.
 	Enter []Namespace
+	// Unshare are new namespaces the constructor creates after joining a
+	// user namespace by path (CloneFlags is then 0), so that they belong
+	// to it; with CLONE_NEWPID the constructor also forks (see package
+	// nsenter) and the init is that child.
+	Unshare uintptr
 	// NewTime makes the init's nsenter constructor unshare a time
 	// namespace and write the offsets (see package nsenter): offsets can
 	// only be set while no process is in the namespace, so
@@ -38,7 +43,7 @@ func ResolveCloneFlags(c *Conf) NSPlan {
 	for _, ns := range c.Namespaces {
 		if ns.Path != "" {
 			switch ns.Type {
-			case NSMount, NSTime:
+			case NSUser, NSMount, NSTime:
 				plan.Enter = append(plan.Enter, ns)
 			default:
 				plan.Join = append(plan.Join, ns)
@@ -54,7 +59,16 @@ func ResolveCloneFlags(c *Conf) NSPlan {
 			plan.CloneFlags |= nsCloneFlag[ns.Type]
 		}
 	}
+	if c.NamespacePath(NSUser) != "" {
+		plan.Unshare, plan.CloneFlags = plan.CloneFlags, 0
+	}
 	return plan
+}
+
+// ForksInConstructor reports whether the init is the constructor's fork
+// child (a joined user namespace with a new pid namespace).
+func (p NSPlan) ForksInConstructor() bool {
+	return p.Unshare&unix.CLONE_NEWPID != 0
 }
 
 // forkResult is what a fork on a dedicated thread hands back.
@@ -111,9 +125,27 @@ func joinNamespaces(join []Namespace) error {
 }
 
 // nsenterEnv is the _LXCRUN_NSENTER value for the init: the namespaces it
-// joins by path, and a new time namespace with its offsets.
-func nsenterEnv(plan NSPlan, offsets []TimeOffset) string {
+// joins by path (a user namespace first), the ones it then unshares, a new
+// time namespace with its offsets, and the fork into a new pid namespace
+// (syncFd receives the child's pid).
+func nsenterEnv(plan NSPlan, offsets []TimeOffset, syncFd int) string {
 	var b strings.Builder
+	for _, ns := range plan.Enter {
+		if ns.Type == NSUser {
+			fmt.Fprintf(&b, "user %s\n", ns.Path)
+		}
+	}
+	for _, ns := range plan.Enter {
+		switch ns.Type {
+		case NSMount:
+			fmt.Fprintf(&b, "mnt %s\n", ns.Path)
+		case NSTime:
+			fmt.Fprintf(&b, "time %s\n", ns.Path)
+		}
+	}
+	if plan.Unshare != 0 {
+		fmt.Fprintf(&b, "unshare %x\n", plan.Unshare)
+	}
 	if plan.NewTime {
 		b.WriteString("newtime ")
 		for i, o := range offsets {
@@ -124,12 +156,8 @@ func nsenterEnv(plan NSPlan, offsets []TimeOffset) string {
 		}
 		b.WriteByte('\n')
 	}
-	for _, ns := range plan.Enter {
-		t := "mnt"
-		if ns.Type == NSTime {
-			t = "time"
-		}
-		fmt.Fprintf(&b, "%s %s\n", t, ns.Path)
+	if plan.ForksInConstructor() {
+		fmt.Fprintf(&b, "fork %d\n", syncFd)
 	}
 	return b.String()
 }

@@ -2,6 +2,7 @@ package libstart
 
 import (
 	"errors"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"os"
 	"reflect"
 	"strings"
@@ -65,6 +66,28 @@ func TestResolveCloneFlagsFromSpec(t *testing.T) {
 	}
 }
 
+// TestResolveJoinedUserNamespace: with a user namespace given by path,
+// nothing is created by clone; the constructor joins it, then unshares the
+// new namespaces so that it owns them, and forks for a new pid namespace.
+func TestResolveJoinedUserNamespace(t *testing.T) {
+	s := baseSpec()
+	s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace, Path: "/proc/self/ns/user"})
+	conf, err := FromSpec(s, baseOpts(newBundle(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan := ResolveCloneFlags(conf)
+	if plan.CloneFlags != 0 {
+		t.Errorf("CloneFlags = %#x, want 0", plan.CloneFlags)
+	}
+	if want := uintptr(unix.CLONE_NEWPID | unix.CLONE_NEWNET | unix.CLONE_NEWIPC | unix.CLONE_NEWUTS | unix.CLONE_NEWNS); plan.Unshare != want {
+		t.Errorf("Unshare = %#x, want %#x", plan.Unshare, want)
+	}
+	if !plan.ForksInConstructor() || len(plan.Enter) != 1 || plan.Enter[0].Type != NSUser {
+		t.Errorf("plan %+v: want the user namespace entered and a fork", plan)
+	}
+}
+
 func TestNsenterEnv(t *testing.T) {
 	tests := []struct {
 		plan    NSPlan
@@ -77,10 +100,15 @@ func TestNsenterEnv(t *testing.T) {
 		{NSPlan{NewTime: true}, nil, "newtime \n"},
 		{NSPlan{NewTime: true, Enter: []Namespace{{Type: NSMount, Path: "/m"}}},
 			[]TimeOffset{{Clock: "monotonic", Secs: 3600}, {Clock: "boottime", Secs: -5, Nsecs: 7}},
-			"newtime monotonic 3600 0|boottime -5 7\nmnt /m\n"},
+			"mnt /m\nnewtime monotonic 3600 0|boottime -5 7\n"},
+		// a joined user namespace comes first; new namespaces are then
+		// unshared (owned by it), and a new pid namespace forks
+		{NSPlan{Enter: []Namespace{{Type: NSMount, Path: "/m"}, {Type: NSUser, Path: "/u"}}, Unshare: unix.CLONE_NEWPID | unix.CLONE_NEWNET},
+			nil, "user /u\nmnt /m\nunshare 60000000\nfork 5\n"},
+		{NSPlan{Enter: []Namespace{{Type: NSUser, Path: "/u"}}, Unshare: unix.CLONE_NEWUTS}, nil, "user /u\nunshare 4000000\n"},
 	}
 	for _, tt := range tests {
-		if got := nsenterEnv(tt.plan, tt.offsets); got != tt.want {
+		if got := nsenterEnv(tt.plan, tt.offsets, 5); got != tt.want {
 			t.Errorf("nsenterEnv(%+v, %v) = %q, want %q", tt.plan, tt.offsets, got, tt.want)
 		}
 	}

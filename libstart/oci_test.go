@@ -509,9 +509,6 @@ func TestFromSpecErrors(t *testing.T) {
 			s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.PIDNamespace})
 		}, "linux.namespaces[6]", "duplicate"},
 		{"relative namespace path", func(s *specs.Spec, _ *SpecOptions, _ string) { s.Linux.Namespaces[1].Path = "proc/1/ns/net" }, "linux.namespaces[1].path", "absolute"},
-		{"joined user namespace", func(s *specs.Spec, _ *SpecOptions, _ string) {
-			s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace, Path: "/proc/self/ns/user"})
-		}, "linux.namespaces[6].path", "not supported"},
 		{"user namespace without mappings", func(s *specs.Spec, _ *SpecOptions, _ string) {
 			s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
 		}, "linux.uidMappings", "mappings"},

@@ -237,8 +237,8 @@ func (h *Handler) clone() error {
 		"GOMAXPROCS=1",
 		envInit + "=" + strconv.Itoa(syncFd) + "," + strconv.Itoa(syncFd+1) + "," + strconv.Itoa(consoleFd),
 	}
-	if len(h.Plan.Enter) > 0 || h.Plan.NewTime {
-		env = append(env, nsenter.Env+"="+nsenterEnv(h.Plan, h.Conf.TimeOffsets))
+	if len(h.Plan.Enter) > 0 || h.Plan.NewTime || h.Plan.Unshare != 0 {
+		env = append(env, nsenter.Env+"="+nsenterEnv(h.Plan, h.Conf.TimeOffsets, syncFd))
 	}
 	pidfd := -1
 	sys := &syscall.SysProcAttr{
@@ -278,6 +278,37 @@ func (h *Handler) clone() error {
 	h.Pid, h.PidFD = pid, fd
 	h.childSync.Close()
 	h.childSync = nil
+	if h.Plan.ForksInConstructor() {
+		return h.adoptForkedInit()
+	}
+	return nil
+}
+
+// adoptForkedInit handles a joined user namespace with a new pid
+// namespace: the process we started forked the real init (CLONE_PARENT, so
+// it is our child too), reported its pid and exited.
+func (h *Handler) adoptForkedInit() error {
+	_, body, err := expectMsg(h.syncSock, msgPid)
+	var ws unix.WaitStatus
+	_, _ = unix.Wait4(h.Pid, &ws, 0, nil)
+	unix.Close(h.PidFD)
+	h.Pid, h.PidFD = 0, -1
+	if err != nil {
+		var se *StageError
+		if errors.As(err, &se) {
+			return se
+		}
+		return fmt.Errorf("container init exited before it was ready (%s)", describeWait(ws))
+	}
+	pid, err := strconv.Atoi(string(body))
+	if err != nil || pid <= 0 {
+		return fmt.Errorf("bad pid message %q", body)
+	}
+	fd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		return fmt.Errorf("pidfd_open %d: %w", pid, err)
+	}
+	h.Pid, h.PidFD = pid, fd
 	return nil
 }
 

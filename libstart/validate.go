@@ -14,7 +14,6 @@ type check func(c *Conf) error
 // config runc refuses is refused here with the same meaning.
 var checks = []check{
 	checkUserNamespace,
-	checkJoinedNamespaces,
 	checkHostname,
 	checkSysctl,
 	checkMaskedReadonly,
@@ -44,23 +43,6 @@ func checkUserNamespace(c *Conf) error {
 		return fieldErr("linux.uidMappings", "user id mappings are given but there is no user namespace")
 	case c.NamespacePath(NSUser) != "" && hasMaps:
 		return fieldErr("linux.uidMappings", "mappings cannot be set when joining an existing user namespace")
-	}
-	return nil
-}
-
-// checkJoinedNamespaces refuses what this build cannot join yet: a user
-// namespace given by path must be entered before the others are created,
-// which the nsenter constructor does not do yet. Mount and time namespaces
-// are joined by the constructor (decision 1 of DESIGN.md).
-func checkJoinedNamespaces(c *Conf) error {
-	for i, ns := range c.Namespaces {
-		if ns.Path == "" {
-			continue
-		}
-		switch ns.Type {
-		case NSUser:
-			return fieldErr(fmt.Sprintf("linux.namespaces[%d].path", i), "joining a %s namespace by path is not supported", ns.Type)
-		}
 	}
 	return nil
 }

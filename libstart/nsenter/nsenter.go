@@ -6,7 +6,11 @@
 //
 // The variable holds lines, carried out in order:
 //
+//	user PATH              setns(open(PATH)) into a user namespace, then
+//	                       become its root (setresgid/setresuid 0)
 //	mnt PATH / time PATH   setns(open(PATH)) (create, namespaces by path)
+//	unshare FLAGS          unshare(FLAGS): new namespaces created after a
+//	                       joined user namespace, so that it owns them
 //	newtime OFFSETS        unshare(CLONE_NEWTIME) and write OFFSETS ("clock
 //	                       secs nsecs" entries separated by '|') to
 //	                       /proc/self/timens_offsets: only the thread-group
@@ -104,6 +108,29 @@ __attribute__((constructor)) static void lxcrun_nsenter(void) {
 			break;
 		}
 		*path++ = '\0';
+		if (strcmp(line, "user") == 0) {
+			int fd = open(path, O_RDONLY | O_CLOEXEC);
+			if (fd < 0 || setns(fd, CLONE_NEWUSER) < 0) {
+				snprintf(lxcrun_nsenter_err, sizeof(lxcrun_nsenter_err), "join user namespace %.300s: %s", path, strerror(errno));
+				if (fd >= 0)
+					close(fd);
+				break;
+			}
+			close(fd);
+			if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) {
+				snprintf(lxcrun_nsenter_err, sizeof(lxcrun_nsenter_err), "become root in user namespace %.300s: %s", path, strerror(errno));
+				break;
+			}
+			continue;
+		}
+		if (strcmp(line, "unshare") == 0) {
+			unsigned long flags = strtoul(path, NULL, 16);
+			if (unshare((int)flags) < 0) {
+				snprintf(lxcrun_nsenter_err, sizeof(lxcrun_nsenter_err), "unshare namespaces (flags %#lx): %s", flags, strerror(errno));
+				break;
+			}
+			continue;
+		}
 		if (strcmp(line, "newtime") == 0) {
 			if (unshare(CLONE_NEWTIME) < 0) {
 				snprintf(lxcrun_nsenter_err, sizeof(lxcrun_nsenter_err), "unshare time namespace: %s", strerror(errno));
