@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -60,18 +59,30 @@ func (c *Container) exitPending() bool {
 	return c.State.MonitorPid > 0 && c.State.Exit == nil && Alive(c.State.MonitorPid, c.State.MonitorStartTime)
 }
 
-var idPattern = regexp.MustCompile(`^[\w+\-.]+$`)
-
 // ValidateID rejects ids that could escape the root directory or that runc
 // would not accept.
 func ValidateID(id string) error {
 	if id == "" {
 		return errors.New("container id cannot be empty")
 	}
-	if !idPattern.MatchString(id) || id == "." || id == ".." || len(id) > 1024 {
+	if !validIDChars(id) || id == "." || id == ".." || len(id) > 1024 {
 		return fmt.Errorf("invalid container id format: %q", id)
 	}
 	return nil
+}
+
+// validIDChars is runc's id alphabet ([\w+-.]), without a regexp compiled at
+// start-up in every invocation.
+func validIDChars(id string) bool {
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+			c == '_' || c == '+' || c == '-' || c == '.'
+		if !ok {
+			return false
+		}
+	}
+	return true
 }
 
 // Container is an open state directory. Its lock (flock on the directory)
