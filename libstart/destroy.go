@@ -47,9 +47,11 @@ func (c *Container) destroy() error {
 	}
 	if m != nil {
 		// Without a private pid namespace, the init's death does not take
-		// the other processes with it.
-		if err := c.signalAll(unix.SIGKILL); err != nil {
-			errs = append(errs, err)
+		// the other processes with it (with one, the kernel kills them).
+		if c.State.Conf == nil || !c.State.Conf.HasNamespace(NSPid) || c.State.Conf.NamespacePath(NSPid) != "" {
+			if err := c.signalAll(unix.SIGKILL); err != nil {
+				errs = append(errs, err)
+			}
 		}
 		if err := m.Destroy(); err != nil {
 			errs = append(errs, err)

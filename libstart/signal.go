@@ -109,13 +109,20 @@ func (c *Container) signalAll(sig unix.Signal) error {
 		}
 		return nil
 	}
+	pids, err := m.Pids()
+	if err != nil || len(pids) == 0 {
+		// Nothing to signal: never freeze an empty cgroup (the v1
+		// freezer is waited for in a sleep loop).
+		return err
+	}
 	freeze := sig == unix.SIGKILL && !m.Frozen()
 	if freeze {
 		if err := m.Freeze(true); err != nil {
 			freeze = false
+		} else if pids, err = m.Pids(); err != nil {
+			pids = nil
 		}
 	}
-	pids, err := m.Pids()
 	if err == nil {
 		for _, pid := range pids {
 			if e := unix.Kill(pid, sig); e != nil && !errors.Is(e, unix.ESRCH) {
