@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"strings"
 
 	"github.com/lxcrun/lxcrun/libstart"
@@ -28,6 +29,10 @@ var (
 func main() {
 	// The container init is dispatched before any CLI parsing: it must
 	// start fast and must not depend on flags.
+	// One P: lxcrun does no parallel work, and idle Ps spinning for work
+	// cost CPU on every invocation (the containerd shim even passes
+	// GOMAXPROCS=4 to its runtime).
+	runtime.GOMAXPROCS(1)
 	if len(os.Args) > 1 && os.Args[1] == "init" {
 		os.Exit(libstart.InitMain())
 	}
