@@ -142,6 +142,9 @@ type Mount struct {
 	// mount_setattr(AT_RECURSIVE) for the OCI "r*" options (rro, rnosuid...).
 	RecAttrSet uint64 `json:"recAttrSet,omitempty"`
 	RecAttrClr uint64 `json:"recAttrClr,omitempty"`
+	// CopyUp seeds a tmpfs with the image's content at the destination
+	// (the "tmpcopyup" option).
+	CopyUp bool `json:"copyUp,omitempty"`
 }
 
 // Device is a device node to create in the container's /dev.

@@ -139,8 +139,12 @@ func mountFromSpec(m specs.Mount, bundle string) (Mount, error) {
 		case "idmap", "ridmap":
 			return Mount{}, fmt.Errorf("option %q: id-mapped mounts are not supported", opt)
 		case "tmpcopyup":
-			// runc extension; lxcrun does not copy image content up.
-			return Mount{}, fmt.Errorf("option %q is not supported", opt)
+			// runc's extension: seed the tmpfs with the image's files.
+			if m.Type != "tmpfs" {
+				return Mount{}, fmt.Errorf("option %q needs a tmpfs mount", opt)
+			}
+			mnt.CopyUp = true
+			continue
 		}
 		data = append(data, opt)
 	}

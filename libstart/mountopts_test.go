@@ -170,7 +170,7 @@ func TestMountFromSpecErrors(t *testing.T) {
 		{"bind type without source", specs.Mount{Destination: "/mnt", Type: "bind"}, "source"},
 		{"idmap", specs.Mount{Destination: "/mnt", Type: "bind", Source: "/s", Options: []string{"idmap"}}, `"idmap"`},
 		{"ridmap", specs.Mount{Destination: "/mnt", Type: "bind", Source: "/s", Options: []string{"rbind", "ridmap"}}, `"ridmap"`},
-		{"tmpcopyup", specs.Mount{Destination: "/mnt", Type: "tmpfs", Options: []string{"tmpcopyup"}}, `"tmpcopyup"`},
+		{"tmpcopyup on a bind", specs.Mount{Destination: "/mnt", Type: "bind", Source: "/tmp", Options: []string{"rbind", "tmpcopyup"}}, `needs a tmpfs`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -291,5 +291,13 @@ func TestRootfsPropagation(t *testing.T) {
 		if !strings.Contains(err.Error(), bad) {
 			t.Errorf("error %q does not name %q", err, bad)
 		}
+	}
+}
+
+// TestMountTmpcopyup: podman's tmpcopyup on a tmpfs is accepted and marked.
+func TestMountTmpcopyup(t *testing.T) {
+	m, err := mountFromSpec(specs.Mount{Destination: "/run", Type: "tmpfs", Source: "tmpfs", Options: []string{"rw", "rprivate", "nosuid", "nodev", "tmpcopyup"}}, "/b")
+	if err != nil || !m.CopyUp || m.Data != "" {
+		t.Fatalf("mountFromSpec(tmpcopyup) = %+v, %v; want CopyUp and no data", m, err)
 	}
 }

@@ -563,7 +563,7 @@ func TestFromSpecErrors(t *testing.T) {
 		{"bind type without source", extraMount(specs.Mount{Destination: "/mnt", Type: "bind"}), nm, "source"},
 		{"idmap option", extraMount(specs.Mount{Destination: "/mnt", Type: "bind", Source: "/src", Options: []string{"rbind", "idmap"}}), nm, "idmap"},
 		{"ridmap option", extraMount(specs.Mount{Destination: "/mnt", Type: "bind", Source: "/src", Options: []string{"ridmap"}}), nm, "ridmap"},
-		{"tmpcopyup option", extraMount(specs.Mount{Destination: "/mnt", Type: "tmpfs", Source: "tmpfs", Options: []string{"tmpcopyup"}}), nm, "tmpcopyup"},
+		{"tmpcopyup on a bind", extraMount(specs.Mount{Destination: "/mnt", Type: "bind", Source: "/tmp", Options: []string{"rbind", "tmpcopyup"}}), nm, "tmpcopyup"},
 		{"hostname without uts", func(s *specs.Spec, _ *SpecOptions, _ string) { removeNS(s, specs.UTSNamespace) }, "hostname", "UTS"},
 		{"domainname without uts", func(s *specs.Spec, _ *SpecOptions, _ string) {
 			removeNS(s, specs.UTSNamespace)

@@ -137,6 +137,11 @@ func (r *rootfs) mount(m *Mount) error {
 	if m.Kind == MountCgroup {
 		return r.mountCgroup(m)
 	}
+	if m.Type == "proc" || m.Type == "sysfs" {
+		if err := r.checkOrdinaryDir(m); err != nil {
+			return err
+		}
+	}
 	isDir := true
 	if m.Kind == MountBind {
 		st, err := os.Stat(m.Source)
@@ -166,7 +171,27 @@ func (r *rootfs) mount(m *Mount) error {
 			}
 		}
 	default:
-		err := unix.Mount(m.Source, target, m.Type, m.Flags, labelData(m.Data, r.conf.MountLabel, m.Type))
+		var under *os.File
+		if m.CopyUp {
+			// The directory the tmpfs will cover, opened first: after the
+			// mount it is reachable only through this fd.
+			if under, err = pathrs.Reopen(dst, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC); err != nil {
+				return stageErr("mount", "open "+m.Destination+" for tmpcopyup", err)
+			}
+			defer under.Close()
+		}
+		flags := m.Flags
+		if under != nil {
+			// Filled first, made read-only after, if asked.
+			flags &^= unix.MS_RDONLY
+		}
+		err := unix.Mount(m.Source, target, m.Type, flags, labelData(m.Data, r.conf.MountLabel, m.Type))
+		if err == nil && under != nil {
+			err = r.copyUpInto(under, m)
+			if err == nil && m.Flags&unix.MS_RDONLY != 0 {
+				err = r.remountReadonly(m)
+			}
+		}
 		if err != nil && m.Type == "sysfs" && errors.Is(err, unix.EPERM) && r.inUserNS {
 			// A user namespace without its own network namespace may not
 			// mount sysfs; bind the host's read-only instead.
@@ -180,6 +205,28 @@ func (r *rootfs) mount(m *Mount) error {
 		}
 	}
 	return r.applyMountOptions(m)
+}
+
+// checkOrdinaryDir refuses a procfs or sysfs destination that the image
+// made a symlink: procfs would land wherever it points, where a later
+// mount could cover it and hide the runtime's writes (CVE-2023-27561,
+// CVE-2023-28642). runc refuses these the same way.
+func (r *rootfs) checkOrdinaryDir(m *Mount) error {
+	parent, err := pathrs.OpenatInRoot(r.root, filepath.Dir(m.Destination))
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+		return stageErr("mount", "open parent of "+m.Destination, err)
+	}
+	defer parent.Close()
+	var st unix.Stat_t
+	err = unix.Fstatat(int(parent.Fd()), filepath.Base(m.Destination), &st, unix.AT_SYMLINK_NOFOLLOW)
+	if err == nil && st.Mode&unix.S_IFMT != unix.S_IFDIR {
+		return &StageError{Stage: "mount", Op: "mount " + m.Type + " to " + m.Destination,
+			Msg: fmt.Sprintf("%s must be mounted on an ordinary directory, not a symlink or file", m.Type)}
+	}
+	return nil
 }
 
 // procMountAllowed are the only places inside /proc a config may mount over
@@ -212,6 +259,35 @@ func (r *rootfs) checkProcDest(dst *os.File, m *Mount) error {
 	}
 	return &StageError{Stage: "mount", Op: "mount to " + m.Destination,
 		Msg: fmt.Sprintf("%q cannot be mounted because it is inside /proc (resolved to %s)", m.Destination, rel)}
+}
+
+// copyUpInto copies the covered directory into the mount just made.
+func (r *rootfs) copyUpInto(under *os.File, m *Mount) error {
+	top, err := pathrs.OpenatInRoot(r.root, m.Destination)
+	if err != nil {
+		return err
+	}
+	defer top.Close()
+	dir, err := pathrs.Reopen(top, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC)
+	if err != nil {
+		return err
+	}
+	defer dir.Close()
+	if err := copyUp(under, dir); err != nil {
+		return fmt.Errorf("tmpcopyup %s: %w", m.Destination, err)
+	}
+	return nil
+}
+
+// remountReadonly makes a filesystem mounted rw (so it could be filled)
+// read-only as its options asked.
+func (r *rootfs) remountReadonly(m *Mount) error {
+	f, err := pathrs.OpenatInRoot(r.root, m.Destination)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return unix.Mount("", fdPath(f), "", unix.MS_REMOUNT|m.Flags, m.Data)
 }
 
 // applyMountOptions applies propagation changes and recursive attributes to
