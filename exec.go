@@ -38,7 +38,7 @@ var execCommand = &cli.Command{
 		}
 		ct, err := libstart.OpenForExec(c.String("root"), id, c.Bool("ignore-paused"))
 		if err != nil {
-			return err
+			return &codedError{code: 255, err: err}
 		}
 		defer ct.Close()
 		proc, err := libstart.BuildExecProcess(&ct.State.Conf.Process, libstart.ExecRequest{

@@ -30,7 +30,9 @@ type ExecRequest struct {
 // BuildExecProcess resolves an exec request against the container's process
 // (runc's rules: env, cwd, user, capabilities, rlimits and no_new_privs come
 // from the container unless overridden; --cap adds to the bounding,
-// effective and permitted sets, never inheritable: CVE-2022-29162).
+// effective and permitted sets). Unlike runc, the container's inheritable
+// and ambient capabilities are cleared: only a --process file can ask for
+// them (CVE-2022-29162).
 func BuildExecProcess(base *Process, req ExecRequest) (*Process, error) {
 	if req.ProcessFile != "" {
 		return processFromFile(req.ProcessFile, req.Tty)
@@ -39,6 +41,14 @@ func BuildExecProcess(base *Process, req ExecRequest) (*Process, error) {
 		return nil, fmt.Errorf("exec: no command given")
 	}
 	p := *base
+	if base.Caps != nil {
+		// The container's inheritable and ambient sets are not passed on:
+		// an exec'd process gets them only when a --process file asks
+		// (CVE-2022-29162).
+		caps := *base.Caps
+		caps.Inheritable, caps.Ambient = 0, 0
+		p.Caps = &caps
+	}
 	p.Args = req.Args
 	p.Terminal = req.Tty
 	p.ConsoleRows, p.ConsoleCols = 0, 0
@@ -71,8 +81,8 @@ func BuildExecProcess(base *Process, req ExecRequest) (*Process, error) {
 	}
 	if len(req.Caps) > 0 {
 		caps := Caps{}
-		if base.Caps != nil {
-			caps = *base.Caps
+		if p.Caps != nil {
+			caps = *p.Caps
 		}
 		for _, name := range req.Caps {
 			c, ok := capByName(name)

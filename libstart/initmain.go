@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"unsafe"
 
 	"github.com/lxcrun/lxcrun/libstart/nsenter"
@@ -79,6 +80,13 @@ func InitMain() int {
 		sendError(fds.sync, stageErr("init", "prctl(PR_SET_DUMPABLE)", err))
 		return 1
 	}
+	// A constructor failure is reported before anything is read: when it
+	// failed before its fork, the parent waits for the fork's pid message
+	// and would wait forever for a config request.
+	if err := nsenter.Err(); err != nil {
+		sendError(fds.sync, stageErr("namespaces", "nsenter", err))
+		return 1
+	}
 	_, body, err := expectMsg(fds.sync, msgConf)
 	if err != nil {
 		// The parent died or sent garbage: nothing to report to.
@@ -87,10 +95,6 @@ func InitMain() int {
 	var msg initMsg
 	if err := json.Unmarshal(body, &msg); err != nil || msg.Conf == nil {
 		sendError(fds.sync, &StageError{Stage: "init", Op: "decode config", Msg: fmt.Sprint(err)})
-		return 1
-	}
-	if err := nsenter.Err(); err != nil {
-		sendError(fds.sync, stageErr("namespaces", "nsenter", err))
 		return 1
 	}
 	conn, err := prepareContainer(&msg, fds)
@@ -220,5 +224,11 @@ func lookPath(p *Process) (string, error) {
 	if err := os.Setenv("PATH", path); err != nil {
 		return "", err
 	}
-	return exec.LookPath(p.Args[0])
+	found, err := exec.LookPath(p.Args[0])
+	if errors.Is(err, syscall.EISDIR) {
+		// execve says EACCES for a directory; runc's message, which
+		// podman maps to exit 126.
+		return "", &exec.Error{Name: p.Args[0], Err: syscall.EACCES}
+	}
+	return found, err
 }

@@ -46,11 +46,21 @@ func Kill(root, id string, sig unix.Signal, all bool) error {
 	if all {
 		return c.signalAll(sig)
 	}
-	switch c.Status() {
+	status := c.Status()
+	switch status {
 	case StatusStopped, StatusCreating:
 		return ErrNotRunning
 	}
-	return c.signalInit(sig)
+	if err := c.signalInit(sig); err != nil {
+		return err
+	}
+	if status == StatusPaused && sig == unix.SIGKILL {
+		// A frozen process only dies once thawed (runc thaws too).
+		if m, err := c.cgroupManager(); err == nil && m != nil {
+			return m.Freeze(false)
+		}
+	}
+	return nil
 }
 
 // openInitPidfd opens a pidfd for the recorded init and verifies, after

@@ -106,7 +106,14 @@ func initHandler(opts CreateOpts) (*Handler, error) {
 	}
 	h := &Handler{Conf: conf, Container: c, Opts: opts, Plan: ResolveCloneFlags(conf)}
 	h.onAbort(func() { _ = c.Remove() })
-	c.State = State{ID: opts.ID, Status: StatusCreating, Created: time.Now().UTC(), Conf: conf}
+	cg, err := cgroup.New(cgroup.Config{Path: conf.Cgroup.Path, Systemd: conf.Cgroup.Systemd, Limits: conf.Cgroup.Limits}, nil)
+	if err != nil {
+		return nil, errors.Join(err, c.Remove())
+	}
+	h.Cgroup = cg
+	// The first record already says where the cgroup will be, so a create
+	// killed from here on can be cleaned up by delete --force.
+	c.State = State{ID: opts.ID, Status: StatusCreating, Created: time.Now().UTC(), Conf: conf, CgroupPaths: cg.Paths()}
 	if err := c.Save(); err != nil {
 		return nil, errors.Join(err, c.Remove())
 	}
@@ -135,17 +142,7 @@ func checkConsoleOpts(conf *Conf, opts *CreateOpts) error {
 // spawn prepares the cgroup and the sockets, clones the init and runs the
 // staged sync until the init reports ready.
 func (h *Handler) spawn() error {
-	cg, err := cgroup.New(cgroup.Config{Path: h.Conf.Cgroup.Path, Systemd: h.Conf.Cgroup.Systemd, Limits: h.Conf.Cgroup.Limits}, nil)
-	if err != nil {
-		return err
-	}
-	h.Cgroup = cg
-	// Record where the cgroup will be before creating it, so a create
-	// killed from here on can be cleaned up by delete --force.
-	h.Container.State.CgroupPaths = cg.Paths()
-	if err := h.Container.Save(); err != nil {
-		return err
-	}
+	cg := h.Cgroup
 	h.onAbort(func() { _ = cg.Destroy() })
 	if err := h.openSockets(); err != nil {
 		return err
@@ -345,6 +342,10 @@ func (h *Handler) setOOMScoreAdj() error {
 func (h *Handler) syncInit() error {
 	msg := initMsg{Conf: h.Conf, Pid: h.Pid, PreserveFDs: h.Opts.PreserveFDs, Console: h.consoleConn != nil}
 	if err := writeMsg(h.syncSock, msgConf, &msg); err != nil {
+		// The init may have exited after reporting why: read that first.
+		if _, _, rerr := expectMsg(h.syncSock); rerr != nil {
+			return h.initDied(rerr)
+		}
 		return h.initDied(err)
 	}
 	want := []msgType{msgReady, msgSeccompFd}
