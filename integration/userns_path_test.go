@@ -78,12 +78,19 @@ func runDetachedOutput(t *testing.T, c *ctr) string {
 		t.Fatal(err)
 	}
 	defer f.Close()
+	// Files, not pipes: the detached container keeps its stdio open, and
+	// exec.Cmd would wait for a pipe's EOF forever.
+	errPath := outPath + ".err"
+	ef, err := os.Create(errPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ef.Close()
 	cmd := c.cmd("run", "--detach", "--bundle", c.bundle, c.id)
-	cmd.Stdout = f
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
+	cmd.Stdout, cmd.Stderr = f, ef
 	if err := cmd.Run(); err != nil {
-		t.Fatalf("run --detach: %v: %s", err, stderr.String())
+		msg, _ := os.ReadFile(errPath)
+		t.Fatalf("run --detach: %v: %s", err, msg)
 	}
 	var out string
 	deadline := time.Now().Add(10 * time.Second)
