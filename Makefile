@@ -2,7 +2,7 @@
 #
 #   make            build ./lxcrun (static)
 #   make demo       build, make a busybox bundle, run it (root)
-#   make test       deps, build, vet, unit, integration, conformance (root)
+#   make test       deps, build, vet, unit, integration, conformance, clients (root)
 #   make install    install ./lxcrun to $(DESTDIR)$(BINDIR)
 #
 # Everything can be overridden on the command line, e.g.
@@ -111,13 +111,15 @@ deps:
 	apt-get $$apt_opts install -y -qq --no-install-recommends $$missing >/dev/null; \
 	echo "deps: done"
 
-test: deps build vet unit integration conformance
+test: deps build vet unit integration conformance clients
 
 vet:
 	CGO_ENABLED=$(CGO_ENABLED) $(GO) vet -tags "$(BUILDTAGS)" ./...
 
-unit:
-	CGO_ENABLED=$(CGO_ENABLED) $(GO) test -count=1 -tags "$(BUILDTAGS)" $(UNIT_PKGS)
+# LXCRUN_BIN lets bench/budget_test.go check the binary size and package-init
+# budgets (deterministic, unlike timings).
+unit: build
+	$(TEST_ENV) CGO_ENABLED=$(CGO_ENABLED) $(GO) test -count=1 -tags "$(BUILDTAGS)" $(UNIT_PKGS)
 
 ifeq ($(strip $(INTEG_GO)),)
 integration:
@@ -125,8 +127,22 @@ integration:
 else
 integration: build helper
 	$(TEST_ENV) LXCRUN_CTRHELPER=$(CURDIR)/$(HELPER) LXCRUN_BUSYBOX=$(BUSYBOX) \
-		CGO_ENABLED=$(CGO_ENABLED) $(GO) test -count=1 -v -timeout 30m ./integration/...
+		CGO_ENABLED=$(CGO_ENABLED) $(GO) test -count=1 -v -timeout 30m ./integration/
 endif
+
+# Real clients (podman, containerd+ctr, Docker, CRI+crictl) driving lxcrun by
+# path; scripts/clients-deps.sh installs them (a few minutes on a fresh
+# machine). clients-runc runs the same scenarios against runc.
+.PHONY: clients clients-runc
+clients: build
+	scripts/clients-deps.sh
+	LXCRUN_CLIENT_TESTS=1 $(TEST_ENV) LXCRUN_BUSYBOX=$(BUSYBOX) CGO_ENABLED=$(CGO_ENABLED) \
+		$(GO) test -count=1 -v -timeout 25m ./integration/clients/
+
+clients-runc: build
+	scripts/clients-deps.sh
+	LXCRUN_CLIENT_TESTS=1 LXCRUN_CLIENT_RUNTIME=runc LXCRUN_BUSYBOX=$(BUSYBOX) CGO_ENABLED=$(CGO_ENABLED) \
+		$(GO) test -count=1 -v -timeout 25m ./integration/clients/
 
 ifeq ($(strip $(CONFORM_GO)),)
 conformance:
@@ -137,7 +153,7 @@ conformance: build
 endif
 
 .PHONY: bench
-# Side-by-side start-up benchmark of lxcrun, runc and crun (root; ~5 min).
+# Side-by-side start-up benchmark of lxcrun, runc and crun (root; ~1 min).
 # BENCH_RUNS=20 BENCH_WARMUP=3 BENCH_CONC=50 BENCH_CONC_RUNS=5; see bench/README.md.
 # Writes bench/out/results.txt and results.json.
 bench:
