@@ -1,6 +1,7 @@
 package libstart
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -25,6 +26,12 @@ type sealedExe struct {
 // of the file (both: no copy, a few syscalls; the overlay fails where the
 // binary already sits on stacked overlayfs, as on this project's machines),
 // else a sealed memfd copy. Only create, run and exec pay for this.
+//
+// When the binary itself sits on overlayfs, the overlay is not tried: one
+// more layer usually exceeds the kernel's stacking depth of 2 (ELOOP, as on
+// this project's machines), a failed fsopen/fsconfig round costs about a
+// millisecond on every create and exec, and the read-only bind protects
+// /proc/<pid>/exe as well.
 func sealExe() (*sealedExe, error) {
 	self, err := os.Open("/proc/self/exe")
 	if err != nil {
@@ -33,10 +40,14 @@ func sealExe() (*sealedExe, error) {
 	if isSealed(self) {
 		return &sealedExe{file: self, reuse: true}, nil
 	}
-	f, oerr := overlayExe()
-	if oerr == nil {
-		self.Close()
-		return &sealedExe{file: f}, nil
+	oerr := errors.New("skipped: the binary is on overlayfs")
+	var st unix.Statfs_t
+	if unix.Fstatfs(int(self.Fd()), &st) != nil || st.Type != unix.OVERLAYFS_SUPER_MAGIC {
+		var f *os.File
+		if f, oerr = overlayExe(); oerr == nil {
+			self.Close()
+			return &sealedExe{file: f}, nil
+		}
 	}
 	f, berr := roBindExe()
 	if berr == nil {
@@ -112,23 +123,29 @@ func roBindExe() (*os.File, error) {
 	return os.NewFile(uintptr(fd), "lxcrun-robind"), nil
 }
 
-// overlayExe mounts the binary's directory as the single lower layer of a
-// new overlayfs (read-only by construction: no upper layer), detached and
-// never attached anywhere, and opens the binary in it.
+// overlayExe mounts the binary's directory as the lower layer of a new
+// overlayfs (read-only by construction: no upper layer), detached and never
+// attached anywhere, and opens the binary in it. Without an upper layer
+// overlayfs needs two distinct lower layers: the second is an empty
+// detached tmpfs, so nothing is created on disk.
 func overlayExe() (*os.File, error) {
 	exe, err := os.Readlink("/proc/self/exe")
 	if err != nil {
 		return nil, err
 	}
 	dir, base := filepath.Dir(exe), filepath.Base(exe)
+	empty, err := emptyTmpfs()
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(empty)
 	fsfd, err := unix.Fsopen("overlay", unix.FSOPEN_CLOEXEC)
 	if err != nil {
 		return nil, fmt.Errorf("fsopen overlay: %w", err)
 	}
 	defer unix.Close(fsfd)
-	// Two copies of the same lower layer: overlayfs wants at least two
-	// layers without an upper one.
-	if err := unix.FsconfigSetString(fsfd, "lowerdir", dir+":"+dir); err != nil {
+	lower := dir + ":" + fmt.Sprintf("/proc/self/fd/%d", empty)
+	if err := unix.FsconfigSetString(fsfd, "lowerdir", lower); err != nil {
 		return nil, fmt.Errorf("overlay lowerdir: %w", err)
 	}
 	if err := unix.FsconfigCreate(fsfd); err != nil {
@@ -144,6 +161,26 @@ func overlayExe() (*os.File, error) {
 		return nil, fmt.Errorf("open %s in overlay: %w", base, err)
 	}
 	return os.NewFile(uintptr(fd), "lxcrun-sealed"), nil
+}
+
+// emptyTmpfs returns the root of a new, empty, detached tmpfs.
+func emptyTmpfs() (int, error) {
+	fsfd, err := unix.Fsopen("tmpfs", unix.FSOPEN_CLOEXEC)
+	if err != nil {
+		return -1, fmt.Errorf("fsopen tmpfs: %w", err)
+	}
+	defer unix.Close(fsfd)
+	if err := unix.FsconfigSetString(fsfd, "size", "4k"); err != nil {
+		return -1, fmt.Errorf("tmpfs size: %w", err)
+	}
+	if err := unix.FsconfigCreate(fsfd); err != nil {
+		return -1, fmt.Errorf("tmpfs create: %w", err)
+	}
+	mfd, err := unix.Fsmount(fsfd, unix.FSMOUNT_CLOEXEC, unix.MOUNT_ATTR_RDONLY)
+	if err != nil {
+		return -1, fmt.Errorf("fsmount tmpfs: %w", err)
+	}
+	return mfd, nil
 }
 
 // memfdExe copies the binary into a memfd and seals it against any change.
