@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"os/signal"
 	"strconv"
 	"syscall"
 
@@ -78,9 +77,7 @@ func Exec(c *Container, opts ExecOpts) (int, error) {
 	}
 	var sigc chan os.Signal
 	if !opts.Detach {
-		sigc = make(chan os.Signal, 64)
-		signal.Notify(sigc)
-		defer signal.Stop(sigc)
+		sigc = notifySignals()
 	}
 	x := &execer{c: c, opts: opts}
 	defer x.close()
