@@ -2,6 +2,7 @@ package libstart
 
 import (
 	"bufio"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -100,13 +101,21 @@ func (r *rootfs) mountCgroup(m *Mount) error {
 	flags := m.Flags &^ (unix.MS_BIND | unix.MS_REC | unix.MS_REMOUNT)
 	unified := len(hs) == 1 && hs[0].fstype == "cgroup2" && hs[0].mountpoint == "/sys/fs/cgroup"
 	if unified {
-		return r.mountHierarchy(hs[0], m.Destination, flags, cgroupNS, own[""])
+		return r.mountUnified(hs[0], m, flags, cgroupNS, own[""])
 	}
 	tmpfs := Mount{Kind: MountFS, Source: "tmpfs", Destination: m.Destination, Type: "tmpfs",
 		Flags: flags &^ unix.MS_RDONLY, Data: "mode=755"}
 	if err := r.mount(&tmpfs); err != nil {
 		return err
 	}
+	defer r.dropParents()
+	// The tmpfs is fresh and ours: its mount points are made relative to
+	// it, without resolving each path from the rootfs again.
+	top, err := pathrs.OpenatInRoot(r.root, m.Destination)
+	if err != nil {
+		return stageErr("mount", "reopen "+m.Destination, err)
+	}
+	defer top.Close()
 	for _, h := range hs {
 		if !strings.HasPrefix(h.mountpoint, "/sys/fs/cgroup/") {
 			continue
@@ -119,8 +128,7 @@ func (r *rootfs) mountCgroup(m *Mount) error {
 		if h.fstype == "cgroup2" {
 			key = ""
 		}
-		dest := filepath.Join(m.Destination, name)
-		if err := r.mountHierarchy(h, dest, flags, cgroupNS, own[key]); err != nil {
+		if err := r.mountHierarchy(h, top, name, m.Destination, flags, cgroupNS, own[key]); err != nil {
 			return err
 		}
 		if strings.Contains(name, ",") {
@@ -144,16 +152,64 @@ func (r *rootfs) mountCgroup(m *Mount) error {
 	return nil
 }
 
-func (r *rootfs) mountHierarchy(h hostHierarchy, dest string, flags uintptr, cgroupNS bool, own string) error {
-	dst, err := r.mkTarget(dest, true)
+// mountHierarchy mounts one host hierarchy on top/name (top is the fresh
+// tmpfs on /sys/fs/cgroup).
+func (r *rootfs) mountHierarchy(h hostHierarchy, top *os.File, name, parent string, flags uintptr, cgroupNS bool, own string) error {
+	dest := filepath.Join(parent, name)
+	tfd := int(top.Fd())
+	if err := unix.Mkdirat(tfd, name, 0o755); err != nil && !errors.Is(err, unix.EEXIST) {
+		return stageErr("mount", "create mount point "+dest, err)
+	}
+	fd, err := unix.Openat(tfd, name, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return stageErr("mount", "open mount point "+dest, err)
+	}
+	dst := os.NewFile(uintptr(fd), dest)
+	defer dst.Close()
+	if err := r.mountHierarchyOn(h, dst, dest, flags, cgroupNS, own); err != nil {
+		return err
+	}
+	if flags == 0 || cgroupNS {
+		return nil
+	}
+	// Re-open through the name to reach the bind mount just made.
+	mfd, err := unix.Openat(tfd, name, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return stageErr("mount", "reopen "+dest, err)
+	}
+	mf := os.NewFile(uintptr(mfd), dest)
+	defer mf.Close()
+	if err := unix.Mount("", fdPath(mf), "", unix.MS_BIND|unix.MS_REMOUNT|flags|r.lockedFlagsOf(mf), ""); err != nil {
+		return stageErr("mount", "remount "+dest, err)
+	}
+	return nil
+}
+
+// mountUnified mounts a cgroup v2 host's single hierarchy on the
+// destination itself.
+func (r *rootfs) mountUnified(h hostHierarchy, m *Mount, flags uintptr, cgroupNS bool, own string) error {
+	dst, err := r.mkTarget(m.Destination, true)
 	if err != nil {
 		return err
 	}
 	defer dst.Close()
+	if err := r.mountHierarchyOn(h, dst, m.Destination, flags, cgroupNS, own); err != nil {
+		return err
+	}
+	if flags != 0 && !cgroupNS {
+		if err := r.remountBind(m.Destination, flags); err != nil {
+			return stageErr("mount", "remount "+m.Destination, err)
+		}
+	}
+	return nil
+}
+
+// mountHierarchyOn mounts the hierarchy on dst: anew in a cgroup
+// namespace, else a bind of the container's own cgroup directory.
+func (r *rootfs) mountHierarchyOn(h hostHierarchy, dst *os.File, dest string, flags uintptr, cgroupNS bool, own string) error {
 	op := "mount cgroup hierarchy " + h.mountpoint + " to " + dest
 	if cgroupNS {
-		data := h.opts
-		if err := unix.Mount("cgroup", fdPath(dst), h.fstype, flags, data); err != nil {
+		if err := unix.Mount("cgroup", fdPath(dst), h.fstype, flags, h.opts); err != nil {
 			return stageErr("mount", op, err)
 		}
 		return nil
@@ -163,11 +219,6 @@ func (r *rootfs) mountHierarchy(h hostHierarchy, dest string, flags uintptr, cgr
 	src := filepath.Join(h.mountpoint, rel)
 	if err := unix.Mount(src, fdPath(dst), "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
 		return stageErr("mount", op, err)
-	}
-	if flags != 0 {
-		if err := r.remountBind(dest, flags); err != nil {
-			return stageErr("mount", "remount "+dest, err)
-		}
 	}
 	return nil
 }

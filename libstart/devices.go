@@ -56,6 +56,7 @@ func (r *rootfs) populateDev() error {
 			return err
 		}
 	}
+	r.dropParents()
 	return nil
 }
 
@@ -69,8 +70,30 @@ func hasDevice(devs []Device, path string) bool {
 }
 
 // openParent creates and opens the parent directory of path in the rootfs.
+// The directories of /dev are resolved once and kept (most nodes share
+// /dev); the caller closes nothing, dropParents releases them.
 func (r *rootfs) openParent(path string) (*os.File, error) {
-	return pathrs.MkdirAllHandle(r.root, filepath.Dir(path), 0o755)
+	dir := filepath.Dir(path)
+	if f, ok := r.parents[dir]; ok {
+		return f, nil
+	}
+	f, err := pathrs.MkdirAllHandle(r.root, dir, 0o755)
+	if err != nil {
+		return nil, err
+	}
+	if r.parents == nil {
+		r.parents = map[string]*os.File{}
+	}
+	r.parents[dir] = f
+	return f, nil
+}
+
+// dropParents closes the directories openParent kept.
+func (r *rootfs) dropParents() {
+	for dir, f := range r.parents {
+		f.Close()
+		delete(r.parents, dir)
+	}
 }
 
 // createDevice makes one node. Inside a user namespace mknod is not
@@ -81,7 +104,6 @@ func (r *rootfs) createDevice(d Device) error {
 	if err != nil {
 		return stageErr("devices", "create parent of "+d.Path, err)
 	}
-	defer parent.Close()
 	base := filepath.Base(d.Path)
 	pfd := int(parent.Fd())
 	// A node from the image (or an earlier entry) at this path is replaced.
@@ -127,7 +149,6 @@ func (r *rootfs) symlink(target, path string) error {
 	if err != nil {
 		return stageErr("devices", "create parent of "+path, err)
 	}
-	defer parent.Close()
 	base := filepath.Base(path)
 	_ = unix.Unlinkat(int(parent.Fd()), base, 0)
 	if err := unix.Symlinkat(target, int(parent.Fd()), base); err != nil && !errors.Is(err, unix.EEXIST) {

@@ -30,6 +30,8 @@ type rootfs struct {
 	// mount namespace, so it makes no mount at all (any would leak to the
 	// host) and only chroots into the rootfs.
 	shared bool
+	// parents caches directories resolved for device nodes (devices.go).
+	parents map[string]*os.File
 }
 
 func (r *rootfs) prepare() error {
@@ -336,6 +338,18 @@ func (r *rootfs) remountBind(dest string, flags uintptr) error {
 	return unix.Mount("", fdPath(f), "", unix.MS_BIND|unix.MS_REMOUNT|flags, "")
 }
 
+// lockedFlagsOf is lockedFlags of f's mount in a user namespace, else 0.
+func (r *rootfs) lockedFlagsOf(f *os.File) uintptr {
+	if !r.inUserNS {
+		return 0
+	}
+	var st unix.Statfs_t
+	if err := unix.Fstatfs(int(f.Fd()), &st); err != nil {
+		return 0
+	}
+	return lockedFlags(st.Flags)
+}
+
 func lockedFlags(stFlags int64) uintptr {
 	var f uintptr
 	for st, ms := range map[int64]uintptr{
@@ -352,6 +366,15 @@ func lockedFlags(stFlags int64) uintptr {
 // mkTarget creates (if needed) and opens the mount destination inside the
 // rootfs, as a directory or, for a bind mount of a file, as a file.
 func (r *rootfs) mkTarget(dest string, isDir bool) (*os.File, error) {
+	// Most destinations exist in the image: one resolution, not the
+	// creating walk.
+	if f, err := pathrs.OpenatInRoot(r.root, dest); err == nil {
+		var st unix.Stat_t
+		if unix.Fstat(int(f.Fd()), &st) == nil && (st.Mode&unix.S_IFMT == unix.S_IFDIR) == isDir {
+			return f, nil
+		}
+		f.Close()
+	}
 	if isDir {
 		f, err := pathrs.MkdirAllHandle(r.root, dest, 0o755)
 		if err != nil {
