@@ -711,11 +711,16 @@ func TestCgroupCreateDeleteCycles(t *testing.T) {
 	if len(left) > 0 {
 		t.Errorf("cgroup directories left after %d cycles: %v", cycles, left)
 	}
-	if ents, _ := os.ReadDir(root); len(ents) > 0 {
-		var names []string
-		for _, e := range ents {
+	var names []string
+	ents, _ := os.ReadDir(root)
+	for _, e := range ents {
+		// lxcrun's cache of compiled seccomp filters is not container
+		// state; a name with '#' is never a container id.
+		if e.Name() != "#seccomp" {
 			names = append(names, e.Name())
 		}
+	}
+	if len(names) > 0 {
 		t.Errorf("state left in --root after %d cycles: %v", cycles, names)
 	}
 	if procs := procsOf(prefix, bundle); len(procs) > 0 {

@@ -63,6 +63,9 @@ type SpecOptions struct {
 	NoPivot       bool
 	NoNewKeyring  bool
 	SystemdCgroup bool
+	// Root, when set, is the runtime root whose cache of compiled seccomp
+	// filters is used (see seccomp.CompileCached).
+	Root string
 }
 
 // converter translates one section of the spec into conf.
@@ -308,7 +311,11 @@ func convertLinux(spec *specs.Spec, opts *SpecOptions, conf *Conf) error {
 		return fieldErr("linux", "must be set on Linux")
 	}
 	if lx.Seccomp != nil {
-		prog, err := seccomp.Compile(lx.Seccomp)
+		compile := seccomp.Compile
+		if opts.Root != "" {
+			compile = func(c *specs.LinuxSeccomp) (*seccomp.Program, error) { return seccomp.CompileCached(opts.Root, c) }
+		}
+		prog, err := compile(lx.Seccomp)
 		if err != nil {
 			return &FieldError{Field: "linux.seccomp", Err: err}
 		}

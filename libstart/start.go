@@ -87,7 +87,7 @@ func initHandler(opts CreateOpts) (*Handler, error) {
 		return nil, err
 	}
 	conf, err := FromSpec(spec, SpecOptions{ID: opts.ID, Bundle: bundle, NoPivot: opts.NoPivot,
-		NoNewKeyring: opts.NoNewKeyring, SystemdCgroup: opts.SystemdCgroup})
+		NoNewKeyring: opts.NoNewKeyring, SystemdCgroup: opts.SystemdCgroup, Root: opts.Root})
 	if err != nil {
 		return nil, err
 	}
