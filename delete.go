@@ -13,10 +13,7 @@ var deleteCommand = &cli.Command{
 		&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "kill the container first if it is running; an unknown id is not an error"},
 	},
 	Action: func(c *cli.Context) error {
-		if err := checkArgs(c, 1, 1); err != nil {
-			return err
-		}
-		id, err := containerID(c)
+		id, err := oneID(c)
 		if err != nil {
 			return err
 		}

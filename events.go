@@ -19,10 +19,7 @@ var eventsCommand = &cli.Command{
 		&cli.BoolFlag{Name: "lifecycle", Usage: "print a state event for every status change until the container is deleted"},
 	},
 	Action: func(c *cli.Context) error {
-		if err := checkArgs(c, 1, 1); err != nil {
-			return err
-		}
-		id, err := containerID(c)
+		id, err := oneID(c)
 		if err != nil {
 			return err
 		}

@@ -91,6 +91,15 @@ func checkArgs(c *cli.Context, min, max int) error {
 	return nil
 }
 
+// oneID is the argument check of the verbs that take exactly one container
+// id: the count, then the id itself.
+func oneID(c *cli.Context) (string, error) {
+	if err := checkArgs(c, 1, 1); err != nil {
+		return "", err
+	}
+	return containerID(c)
+}
+
 // containerID returns the first argument, validated.
 func containerID(c *cli.Context) (string, error) {
 	id := c.Args().First()

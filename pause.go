@@ -10,10 +10,7 @@ var pauseCommand = &cli.Command{
 	Usage:     "suspend all processes of a container (cgroup freezer)",
 	ArgsUsage: "<container-id>",
 	Action: func(c *cli.Context) error {
-		if err := checkArgs(c, 1, 1); err != nil {
-			return err
-		}
-		id, err := containerID(c)
+		id, err := oneID(c)
 		if err != nil {
 			return err
 		}
@@ -26,10 +23,7 @@ var resumeCommand = &cli.Command{
 	Usage:     "resume all processes of a paused container",
 	ArgsUsage: "<container-id>",
 	Action: func(c *cli.Context) error {
-		if err := checkArgs(c, 1, 1); err != nil {
-			return err
-		}
-		id, err := containerID(c)
+		id, err := oneID(c)
 		if err != nil {
 			return err
 		}

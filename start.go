@@ -10,10 +10,7 @@ var startCommand = &cli.Command{
 	Usage:     "start the user process of a created container",
 	ArgsUsage: "<container-id>",
 	Action: func(c *cli.Context) error {
-		if err := checkArgs(c, 1, 1); err != nil {
-			return err
-		}
-		id, err := containerID(c)
+		id, err := oneID(c)
 		if err != nil {
 			return err
 		}

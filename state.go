@@ -13,10 +13,7 @@ var stateCommand = &cli.Command{
 	Usage:     "output the state of a container",
 	ArgsUsage: "<container-id>",
 	Action: func(c *cli.Context) error {
-		if err := checkArgs(c, 1, 1); err != nil {
-			return err
-		}
-		id, err := containerID(c)
+		id, err := oneID(c)
 		if err != nil {
 			return err
 		}

@@ -32,10 +32,7 @@ var updateCommand = &cli.Command{
 		&cli.StringFlag{Name: "pids-limit", Usage: "maximum number of pids (-1: unlimited)"},
 	},
 	Action: func(c *cli.Context) error {
-		if err := checkArgs(c, 1, 1); err != nil {
-			return err
-		}
-		id, err := containerID(c)
+		id, err := oneID(c)
 		if err != nil {
 			return err
 		}

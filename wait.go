@@ -17,10 +17,7 @@ var waitCommand = &cli.Command{
 		&cli.DurationFlag{Name: "timeout", Aliases: []string{"t"}, Usage: "give up after this long (default: wait forever)"},
 	},
 	Action: func(c *cli.Context) error {
-		if err := checkArgs(c, 1, 1); err != nil {
-			return err
-		}
-		id, err := containerID(c)
+		id, err := oneID(c)
 		if err != nil {
 			return err
 		}

@@ -3,8 +3,6 @@ package libstart
 import (
 	"encoding/json"
 	"fmt"
-	"io"
-	"os"
 	"strconv"
 	"strings"
 
@@ -107,13 +105,7 @@ func BuildExecProcess(base *Process, req ExecRequest) (*Process, error) {
 }
 
 func processFromFile(path string, tty bool) (*Process, error) {
-	var data []byte
-	var err error
-	if path == "-" {
-		data, err = io.ReadAll(os.Stdin)
-	} else {
-		data, err = os.ReadFile(path)
-	}
+	data, err := readFileOrStdin(path)
 	if err != nil {
 		return nil, fmt.Errorf("exec: read process file: %w", err)
 	}

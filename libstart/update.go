@@ -15,13 +15,7 @@ import (
 // ReadResources reads an OCI LinuxResources document from path ("-" is
 // stdin), as the containerd shim (stdin) and podman (a file) send it.
 func ReadResources(path string) (*specs.LinuxResources, error) {
-	var data []byte
-	var err error
-	if path == "-" {
-		data, err = io.ReadAll(os.Stdin)
-	} else {
-		data, err = os.ReadFile(path)
-	}
+	data, err := readFileOrStdin(path)
 	if err != nil {
 		return nil, fmt.Errorf("read resources: %w", err)
 	}
@@ -30,6 +24,15 @@ func ReadResources(path string) (*specs.LinuxResources, error) {
 		return nil, fmt.Errorf("resources: invalid JSON: %w", err)
 	}
 	return &r, nil
+}
+
+// readFileOrStdin reads path, or standard input for "-" (the shim passes
+// documents on stdin, podman as files).
+func readFileOrStdin(path string) ([]byte, error) {
+	if path == "-" {
+		return io.ReadAll(os.Stdin)
+	}
+	return os.ReadFile(path)
 }
 
 // ParseSize parses a byte count with an optional binary unit suffix (b, k,
