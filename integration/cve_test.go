@@ -32,7 +32,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -58,7 +57,8 @@ func attackerBinary(t testing.TB) string {
 	attackerOnce.Do(func() {
 		goBin, err := exec.LookPath("go")
 		if err != nil {
-			goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
+			// The Makefile adds it to PATH; this is where CI has it.
+			goBin = "/usr/local/go/bin/go"
 		}
 		attackerPath = filepath.Join(scratchDir, "attacker")
 		cmd := exec.Command(goBin, "build", "-trimpath", "-o", attackerPath, "./testdata/cve/attacker")

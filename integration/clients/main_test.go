@@ -654,16 +654,6 @@ func freezerState(pid int) string {
 	return v
 }
 
-// atoiField parses an integer printed by a client.
-func atoiField(t testing.TB, s string) int {
-	t.Helper()
-	n, err := strconv.Atoi(strings.TrimSpace(s))
-	if err != nil {
-		t.Fatalf("not a number: %q", s)
-	}
-	return n
-}
-
 // ---------------------------------------------------------------------------
 // Daemons.
 
