@@ -1,13 +1,14 @@
 package libstart
 
 import (
-	"bufio"
 	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 
 	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
+	"github.com/moby/sys/mountinfo"
+	"github.com/opencontainers/cgroups"
 	"golang.org/x/sys/unix"
 )
 
@@ -22,39 +23,21 @@ type hostHierarchy struct {
 
 // hostHierarchies reads the cgroup mounts from /proc/self/mountinfo.
 func hostHierarchies() ([]hostHierarchy, error) {
-	f, err := os.Open("/proc/self/mountinfo")
+	infos, err := mountinfo.GetMounts(mountinfo.FSTypeFilter("cgroup", "cgroup2"))
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
 	var hs []hostHierarchy
 	seen := map[string]bool{}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		sep := -1
-		for i, x := range fields {
-			if x == "-" {
-				sep = i
-				break
-			}
-		}
-		if sep < 0 || sep+3 >= len(fields) || len(fields) < 5 {
+	for _, mi := range infos {
+		if seen[mi.Mountpoint] {
 			continue
 		}
-		fstype := fields[sep+1]
-		if fstype != "cgroup" && fstype != "cgroup2" {
-			continue
-		}
-		mp := unescapeMountinfo(fields[4])
-		if seen[mp] {
-			continue
-		}
-		seen[mp] = true
-		h := hostHierarchy{mountpoint: mp, fstype: fstype, root: unescapeMountinfo(fields[3])}
-		if fstype == "cgroup" {
+		seen[mi.Mountpoint] = true
+		h := hostHierarchy{mountpoint: mi.Mountpoint, fstype: mi.FSType, root: mi.Root}
+		if mi.FSType == "cgroup" {
 			var ctrls []string
-			for _, o := range strings.Split(fields[sep+3], ",") {
+			for _, o := range strings.Split(mi.VFSOptions, ",") {
 				if o == "rw" || o == "ro" || strings.HasPrefix(o, "release_agent=") || o == "noprefix" || o == "clone_children" || o == "xattr" {
 					continue
 				}
@@ -64,24 +47,17 @@ func hostHierarchies() ([]hostHierarchy, error) {
 		}
 		hs = append(hs, h)
 	}
-	return hs, sc.Err()
+	return hs, nil
 }
 
-// ownCgroups maps each v1 controller list (and "" for cgroup2) to the
-// init's cgroup path, from /proc/self/cgroup.
-func ownCgroups() (map[string]string, error) {
-	data, err := os.ReadFile("/proc/self/cgroup")
-	if err != nil {
-		return nil, err
+// ownPath is the init's cgroup in hierarchy h, from the map of
+// cgroups.ParseCgroupFile (keyed by controller, "" for cgroup2).
+func ownPath(own map[string]string, h hostHierarchy) string {
+	if h.fstype == "cgroup2" {
+		return own[""]
 	}
-	out := map[string]string{}
-	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
-		parts := strings.SplitN(line, ":", 3)
-		if len(parts) == 3 {
-			out[parts[1]] = parts[2]
-		}
-	}
-	return out, nil
+	first, _, _ := strings.Cut(h.opts, ",")
+	return own[first]
 }
 
 // mountCgroup provides /sys/fs/cgroup. With a cgroup namespace each host
@@ -93,7 +69,7 @@ func (r *rootfs) mountCgroup(m *Mount) error {
 	if err != nil {
 		return stageErr("mount", "read cgroup hierarchies", err)
 	}
-	own, err := ownCgroups()
+	own, err := cgroups.ParseCgroupFile("/proc/self/cgroup")
 	if err != nil {
 		return stageErr("mount", "read own cgroups", err)
 	}
@@ -101,7 +77,7 @@ func (r *rootfs) mountCgroup(m *Mount) error {
 	flags := m.Flags &^ (unix.MS_BIND | unix.MS_REC | unix.MS_REMOUNT)
 	unified := len(hs) == 1 && hs[0].fstype == "cgroup2" && hs[0].mountpoint == "/sys/fs/cgroup"
 	if unified {
-		return r.mountUnified(hs[0], m, flags, cgroupNS, own[""])
+		return r.mountUnified(hs[0], m, flags, cgroupNS, ownPath(own, hs[0]))
 	}
 	tmpfs := Mount{Kind: MountFS, Source: "tmpfs", Destination: m.Destination, Type: "tmpfs",
 		Flags: flags &^ unix.MS_RDONLY, Data: "mode=755"}
@@ -124,11 +100,7 @@ func (r *rootfs) mountCgroup(m *Mount) error {
 		if strings.Contains(name, "/") {
 			continue
 		}
-		key := h.opts
-		if h.fstype == "cgroup2" {
-			key = ""
-		}
-		if err := r.mountHierarchy(h, top, name, m.Destination, flags, cgroupNS, own[key]); err != nil {
+		if err := r.mountHierarchy(h, top, name, m.Destination, flags, cgroupNS, ownPath(own, h)); err != nil {
 			return err
 		}
 		if strings.Contains(name, ",") {

@@ -2,6 +2,7 @@ package libstart
 
 import (
 	"fmt"
+	"net"
 	"os"
 
 	"golang.org/x/sys/unix"
@@ -77,6 +78,17 @@ func ptyPeer(master int) (int, error) {
 		return -1, errno
 	}
 	return int(fd), nil
+}
+
+// dialUnix connects to the unix stream socket at path and returns the
+// connection as a file (to pass to a child or to send fds on).
+func dialUnix(path string) (*os.File, error) {
+	conn, err := net.Dial("unix", path)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	return conn.(*net.UnixConn).File()
 }
 
 // SendFd sends fd with name as payload in one SCM_RIGHTS message, as runc

@@ -84,9 +84,7 @@ func (c *Container) killAndWait() error {
 		return fmt.Errorf("kill container init: %w", err)
 	}
 	if c.State.Status == StatusPaused {
-		if m, _ := c.cgroupManager(); m != nil {
-			_ = m.Freeze(false)
-		}
+		_ = c.thaw()
 	}
 	return waitPidfd(fd, 10*time.Second)
 }

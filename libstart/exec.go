@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"strconv"
 	"syscall"
@@ -69,11 +68,8 @@ func OpenForExec(root, id string, ignorePaused bool) (*Container, error) {
 // once the process runs, leaving it to the caller (a subreaper).
 func Exec(c *Container, opts ExecOpts) (int, error) {
 	p := opts.Process
-	if p.Terminal && opts.Detach && opts.ConsoleSocket == "" {
-		return 0, errors.New("cannot allocate tty if runc will detach without setting console socket")
-	}
-	if !p.Terminal && opts.ConsoleSocket != "" {
-		return 0, errors.New("cannot use console socket if runc will not detach or allocate tty")
+	if err := checkConsole(p.Terminal, opts.Detach, opts.ConsoleSocket != ""); err != nil {
+		return 0, err
 	}
 	var sigc chan os.Signal
 	if !opts.Detach {
@@ -160,19 +156,11 @@ func (x *execer) spawn() (int, error) {
 		envExec + "=" + strconv.Itoa(syncFd) + "," + strconv.Itoa(consoleFd),
 		nsenter.Env + "=" + fmt.Sprintf("pidfd %d %x\nfork %d\n", pidFd, flags, syncFd),
 	}
-	sealed, err := sealExe()
+	exe, release, err := sealedArgv0(len(files))
 	if err != nil {
 		return 0, err
 	}
-	defer sealed.Close()
-	exeFd, err := sealed.fdFor(len(files))
-	if err != nil {
-		return 0, err
-	}
-	if exeFd >= 0 {
-		defer unix.Close(exeFd)
-	}
-	exe := sealed.path(exeFd)
+	defer release()
 	attr := &syscall.ProcAttr{Env: env, Files: files, Sys: &syscall.SysProcAttr{}}
 	hpid, err := syscall.ForkExec(exe, []string{"lxcrun", "init"}, attr)
 	if err != nil {
@@ -235,14 +223,9 @@ func (x *execer) openConsole() error {
 		return nil
 	}
 	if x.opts.ConsoleSocket != "" {
-		conn, err := net.Dial("unix", x.opts.ConsoleSocket)
+		f, err := dialUnix(x.opts.ConsoleSocket)
 		if err != nil {
 			return fmt.Errorf("exec: connect to console socket: %w", err)
-		}
-		f, err := conn.(*net.UnixConn).File()
-		conn.Close()
-		if err != nil {
-			return fmt.Errorf("exec: console socket: %w", err)
 		}
 		x.console = f
 		return nil
@@ -270,10 +253,7 @@ func (x *execer) place(pid int) error {
 		}
 	}
 	if adj := x.opts.Process.OOMScoreAdj; adj != nil {
-		path := "/proc/" + strconv.Itoa(pid) + "/oom_score_adj"
-		if err := os.WriteFile(path, []byte(strconv.Itoa(*adj)), 0); err != nil {
-			return fmt.Errorf("exec: write %s: %w", path, err)
-		}
+		return writeOOMScoreAdj(pid, *adj)
 	}
 	return nil
 }

@@ -16,17 +16,8 @@ import (
 // means: fatal for prestart, createRuntime, createContainer and
 // startContainer; poststart and poststop use RunAllHooks.
 func RunHooks(kind string, hooks []Hook, state OCIState) error {
-	if len(hooks) == 0 {
-		return nil
-	}
-	data, err := json.Marshal(state)
-	if err != nil {
-		return fmt.Errorf("%s hook: encode state: %w", kind, err)
-	}
-	for i, h := range hooks {
-		if err := runOne(kind, i, h, data); err != nil {
-			return err
-		}
+	if errs := runHooks(kind, hooks, state, true); len(errs) > 0 {
+		return errs[0]
 	}
 	return nil
 }
@@ -34,6 +25,12 @@ func RunHooks(kind string, hooks []Hook, state OCIState) error {
 // RunAllHooks runs every hook even after one fails (poststart, poststop:
 // the spec makes their failures warnings) and returns the failures.
 func RunAllHooks(kind string, hooks []Hook, state OCIState) []error {
+	return runHooks(kind, hooks, state, false)
+}
+
+// runHooks runs hooks in order with state on stdin, stopping at the first
+// failure when stopAtFirst.
+func runHooks(kind string, hooks []Hook, state OCIState, stopAtFirst bool) []error {
 	if len(hooks) == 0 {
 		return nil
 	}
@@ -43,18 +40,14 @@ func RunAllHooks(kind string, hooks []Hook, state OCIState) []error {
 	}
 	var errs []error
 	for i, h := range hooks {
-		if err := runOne(kind, i, h, data); err != nil {
-			errs = append(errs, err)
+		if err := runHook(h, data); err != nil {
+			errs = append(errs, fmt.Errorf("%s hook #%d (%s): %w", kind, i, h.Path, err))
+			if stopAtFirst {
+				break
+			}
 		}
 	}
 	return errs
-}
-
-func runOne(kind string, i int, h Hook, state []byte) error {
-	if err := runHook(h, state); err != nil {
-		return fmt.Errorf("%s hook #%d (%s): %w", kind, i, h.Path, err)
-	}
-	return nil
 }
 
 func runHook(h Hook, state []byte) error {

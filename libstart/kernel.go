@@ -1,6 +1,7 @@
 package libstart
 
 import (
+	"os"
 	"strings"
 
 	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
@@ -53,6 +54,12 @@ func writeProcFile(proc *procfs.Handle, sub, val string) error {
 		return err
 	}
 	defer h.Close()
+	return writeHandle(h, val)
+}
+
+// writeHandle writes val through an O_PATH handle from the private procfs,
+// reopened for writing (pathrs.Reopen keeps it the same verified file).
+func writeHandle(h *os.File, val string) error {
 	f, err := pathrs.Reopen(h, unix.O_WRONLY|unix.O_TRUNC|unix.O_CLOEXEC)
 	if err != nil {
 		return err

@@ -5,7 +5,6 @@ import (
 	"os"
 	"strings"
 
-	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
 	"github.com/cyphar/filepath-securejoin/pathrs-lite/procfs"
 	"github.com/opencontainers/selinux/go-selinux"
 )
@@ -83,13 +82,5 @@ func writeThreadAttr(sub, val string) error {
 	}
 	defer closer()
 	defer h.Close()
-	f, err := pathrs.Reopen(h, os.O_WRONLY)
-	if err != nil {
-		return err
-	}
-	_, err = f.WriteString(val)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
+	return writeHandle(h, val)
 }

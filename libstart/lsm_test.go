@@ -1,9 +1,6 @@
 package libstart
 
-import (
-	"reflect"
-	"testing"
-)
+import "testing"
 
 func TestLSMLabels(t *testing.T) {
 	tests := []struct {
@@ -27,13 +24,5 @@ func TestLSMLabels(t *testing.T) {
 				t.Errorf("lsmLabels = %q, %q, %v; want %q, %q and %d ignored", aa, se, ignored, tt.aa, tt.se, tt.nIgnored)
 			}
 		})
-	}
-}
-
-// TestLSMHostIfOnlyWhenAsked: the host is probed only for a labelled
-// process (no cost for the others).
-func TestLSMHostIfOnlyWhenAsked(t *testing.T) {
-	if got := lsmHostIf(&Process{}); !reflect.DeepEqual(got, lsmHost{}) {
-		t.Errorf("lsmHostIf(unlabelled) = %+v", got)
 	}
 }

@@ -1,10 +1,10 @@
 package libstart
 
 import (
-	"os"
 	"strconv"
-	"strings"
 	"syscall"
+
+	"github.com/moby/sys/user"
 )
 
 // QueryState is `state`: it reads only state.json and /proc/<pid>/stat.
@@ -26,19 +26,14 @@ func (c *Container) ociStateWithOwner() OCIState {
 	return s
 }
 
-// ownerName is the user name of uid from /etc/passwd, or the number.
+// ownerName is the user name of uid from the host's /etc/passwd, or the
+// number.
 func ownerName(uid uint32) string {
 	if uid == 0 {
 		return "root"
 	}
-	data, err := os.ReadFile("/etc/passwd")
-	if err == nil {
-		for _, line := range strings.Split(string(data), "\n") {
-			f := strings.SplitN(line, ":", 4)
-			if len(f) >= 3 && f[2] == strconv.Itoa(int(uid)) {
-				return f[0]
-			}
-		}
+	if u, err := user.LookupUid(int(uid)); err == nil {
+		return u.Name
 	}
 	return "#" + strconv.Itoa(int(uid))
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
+	"github.com/moby/sys/mountinfo"
 	"golang.org/x/sys/unix"
 )
 
@@ -92,44 +93,23 @@ func (r *rootfs) prepare() error {
 // makeParentPrivate makes the mount holding the rootfs private when it is
 // shared: pivot_root(2) fails with EINVAL on a shared parent mount.
 func makeParentPrivate(rootfs string) error {
-	mi, err := os.ReadFile("/proc/self/mountinfo")
+	infos, err := mountinfo.GetMounts(mountinfo.ParentsFilter(rootfs))
 	if err != nil {
 		return stageErr("rootfs", "read mountinfo", err)
 	}
-	best, shared := "", false
-	for _, line := range strings.Split(string(mi), "\n") {
-		f := strings.Fields(line)
-		if len(f) < 7 {
-			continue
-		}
-		mp := unescapeMountinfo(f[4])
-		if !strings.HasPrefix(rootfs+"/", strings.TrimSuffix(mp, "/")+"/") || len(mp) < len(best) {
-			continue
-		}
-		best, shared = mp, false
-		for _, opt := range f[6:] {
-			if opt == "-" {
-				break
-			}
-			if strings.HasPrefix(opt, "shared:") {
-				shared = true
-			}
+	var parent *mountinfo.Info
+	for _, mi := range infos {
+		if parent == nil || len(mi.Mountpoint) >= len(parent.Mountpoint) {
+			parent = mi
 		}
 	}
-	if shared {
-		if err := unix.Mount("", best, "", unix.MS_PRIVATE, ""); err != nil {
-			return stageErr("rootfs", "make parent mount "+best+" private", err)
-		}
+	if parent == nil || !strings.Contains(" "+parent.Optional, " shared:") {
+		return nil
+	}
+	if err := unix.Mount("", parent.Mountpoint, "", unix.MS_PRIVATE, ""); err != nil {
+		return stageErr("rootfs", "make parent mount "+parent.Mountpoint+" private", err)
 	}
 	return nil
-}
-
-func unescapeMountinfo(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	r := strings.NewReplacer(`\040`, " ", `\011`, "\t", `\012`, "\n", `\134`, `\`)
-	return r.Replace(s)
 }
 
 // mount makes one config mount onto a destination resolved inside the
@@ -329,13 +309,7 @@ func (r *rootfs) remountBind(dest string, flags uintptr) error {
 		return err
 	}
 	defer f.Close()
-	if r.inUserNS {
-		var st unix.Statfs_t
-		if err := unix.Fstatfs(int(f.Fd()), &st); err == nil {
-			flags |= lockedFlags(st.Flags)
-		}
-	}
-	return unix.Mount("", fdPath(f), "", unix.MS_BIND|unix.MS_REMOUNT|flags, "")
+	return unix.Mount("", fdPath(f), "", unix.MS_BIND|unix.MS_REMOUNT|flags|r.lockedFlagsOf(f), "")
 }
 
 // lockedFlagsOf is lockedFlags of f's mount in a user namespace, else 0.
@@ -495,13 +469,7 @@ func (r *rootfs) finish() error {
 		}
 	}
 	if c.RootfsReadonly {
-		flags := uintptr(unix.MS_RDONLY)
-		if r.inUserNS {
-			var st unix.Statfs_t
-			if err := unix.Statfs("/", &st); err == nil {
-				flags |= lockedFlags(st.Flags)
-			}
-		}
+		flags := unix.MS_RDONLY | r.lockedFlagsOf(root)
 		if err := unix.Mount("", "/", "", unix.MS_BIND|unix.MS_REMOUNT|flags, ""); err != nil {
 			return stageErr("rootfs", "remount / read-only", err)
 		}

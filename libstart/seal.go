@@ -62,6 +62,27 @@ func sealExe() (*sealedExe, error) {
 	return &sealedExe{file: f}, nil
 }
 
+// sealedArgv0 seals the binary and returns the path a child started by
+// syscall.ForkExec with nfiles fds executes, and the release of what it
+// holds (call it once the child has exec'd).
+func sealedArgv0(nfiles int) (string, func(), error) {
+	s, err := sealExe()
+	if err != nil {
+		return "", nil, err
+	}
+	fd, err := s.fdFor(nfiles)
+	if err != nil {
+		s.Close()
+		return "", nil, err
+	}
+	return s.path(fd), func() {
+		if fd >= 0 {
+			unix.Close(fd)
+		}
+		s.Close()
+	}, nil
+}
+
 // path is the argv0 path to execute, valid while the file is open and only
 // in a child that keeps fd (the caller passes a high fd, see fdFor).
 func (s *sealedExe) path(fd int) string {

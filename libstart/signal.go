@@ -55,12 +55,19 @@ func Kill(root, id string, sig unix.Signal, all bool) error {
 		return err
 	}
 	if status == StatusPaused && sig == unix.SIGKILL {
-		// A frozen process only dies once thawed (runc thaws too).
-		if m, err := c.cgroupManager(); err == nil && m != nil {
-			return m.Freeze(false)
-		}
+		return c.thaw()
 	}
 	return nil
+}
+
+// thaw thaws the container's cgroup: after SIGKILL a frozen process only
+// dies once thawed (runc thaws too).
+func (c *Container) thaw() error {
+	m, err := c.cgroupManager()
+	if err != nil || m == nil {
+		return err
+	}
+	return m.Freeze(false)
 }
 
 // openInitPidfd opens a pidfd for the recorded init and verifies, after

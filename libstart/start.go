@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -12,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/lxcrun/lxcrun/libstart/atomicfile"
 	"github.com/lxcrun/lxcrun/libstart/cgroup"
 	"github.com/lxcrun/lxcrun/libstart/nsenter"
 	"golang.org/x/sys/unix"
@@ -129,11 +129,19 @@ func lsmHostIf(p *Process) lsmHost {
 }
 
 func checkConsoleOpts(conf *Conf, opts *CreateOpts) error {
-	hasConsole := opts.ConsoleSocket != "" || opts.ConsoleFile != nil
-	if conf.Process.Terminal && !hasConsole {
+	// create always detaches; run in the foreground passes its own
+	// console as ConsoleFile.
+	return checkConsole(conf.Process.Terminal, true, opts.ConsoleSocket != "" || opts.ConsoleFile != nil)
+}
+
+// checkConsole applies runc's two rules, with runc's messages: a terminal
+// for a detached process needs a console socket, and a console socket needs
+// a terminal.
+func checkConsole(terminal, detached, haveConsole bool) error {
+	if terminal && detached && !haveConsole {
 		return errors.New("cannot allocate tty if runc will detach without setting console socket")
 	}
-	if !conf.Process.Terminal && hasConsole {
+	if !terminal && haveConsole {
 		return errors.New("cannot use console socket if runc will not detach or allocate tty")
 	}
 	return nil
@@ -201,14 +209,9 @@ func (h *Handler) openSockets() error {
 	case h.Opts.ConsoleFile != nil:
 		h.consoleConn = h.Opts.ConsoleFile
 	case h.Opts.ConsoleSocket != "":
-		conn, err := net.Dial("unix", h.Opts.ConsoleSocket)
+		f, err := dialUnix(h.Opts.ConsoleSocket)
 		if err != nil {
 			return fmt.Errorf("connect to console socket: %w", err)
-		}
-		f, err := conn.(*net.UnixConn).File()
-		conn.Close()
-		if err != nil {
-			return fmt.Errorf("console socket: %w", err)
 		}
 		h.consoleConn = f
 	}
@@ -251,19 +254,11 @@ func (h *Handler) clone() error {
 		// the init keeps its capabilities there across execve.
 		sys.Credential = &syscall.Credential{Uid: 0, Gid: 0, NoSetGroups: true}
 	}
-	sealed, err := sealExe()
+	exe, release, err := sealedArgv0(len(files))
 	if err != nil {
 		return err
 	}
-	defer sealed.Close()
-	exeFd, err := sealed.fdFor(len(files))
-	if err != nil {
-		return err
-	}
-	if exeFd >= 0 {
-		defer unix.Close(exeFd)
-	}
-	exe := sealed.path(exeFd)
+	defer release()
 	attr := &syscall.ProcAttr{Env: env, Files: files, Sys: sys}
 	pid, fd, err := forkInNamespaces(h.Plan, func() (int, int, error) {
 		pid, err := syscall.ForkExec(exe, []string{"lxcrun", "init"}, attr)
@@ -331,8 +326,13 @@ func (h *Handler) setOOMScoreAdj() error {
 	if adj == nil {
 		return nil
 	}
-	path := "/proc/" + strconv.Itoa(h.Pid) + "/oom_score_adj"
-	if err := os.WriteFile(path, []byte(strconv.Itoa(*adj)), 0); err != nil {
+	return writeOOMScoreAdj(h.Pid, *adj)
+}
+
+// writeOOMScoreAdj sets pid's oom_score_adj through the host's /proc.
+func writeOOMScoreAdj(pid, adj int) error {
+	path := "/proc/" + strconv.Itoa(pid) + "/oom_score_adj"
+	if err := os.WriteFile(path, []byte(strconv.Itoa(adj)), 0); err != nil {
 		return &StageError{Stage: "oom_score_adj", Op: "write " + path, Msg: err.Error(), Errno: errnoOf(err)}
 	}
 	return nil
@@ -438,17 +438,8 @@ func (h *Handler) Release() {
 // WritePidFile writes pid as digits with no newline (go-runc parses it with
 // strconv.Atoi and no trim), atomically via rename.
 func WritePidFile(path string, pid int) error {
-	abs, err := filepath.Abs(path)
-	if err != nil {
+	if err := atomicfile.Write(path, []byte(strconv.Itoa(pid)), 0o644); err != nil {
 		return fmt.Errorf("pid file: %w", err)
-	}
-	tmp := filepath.Join(filepath.Dir(abs), "."+filepath.Base(abs)+".tmp")
-	if err := os.WriteFile(tmp, []byte(strconv.Itoa(pid)), 0o644); err != nil {
-		return fmt.Errorf("write pid file: %w", err)
-	}
-	if err := os.Rename(tmp, abs); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write pid file: %w", err)
 	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/lxcrun/lxcrun/libstart/atomicfile"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
@@ -189,24 +190,7 @@ func (c *Container) Save() error {
 	if err != nil {
 		return fmt.Errorf("encode state: %w", err)
 	}
-	tmp, err := os.CreateTemp(c.Dir, ".state-")
-	if err != nil {
-		return fmt.Errorf("write state: %w", err)
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return fmt.Errorf("write state: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("write state: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), filepath.Join(c.Dir, stateFile)); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("write state: %w", err)
-	}
-	return nil
+	return atomicfile.Write(filepath.Join(c.Dir, stateFile), data, 0o600)
 }
 
 // Close releases the lock and the directory fd.

@@ -39,7 +39,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"syscall"
 
@@ -240,17 +239,12 @@ func forwardSeccompFd(sock *os.File, prog *seccomp.Program, state OCIState) erro
 	if err != nil {
 		return err
 	}
-	conn, err := net.Dial("unix", prog.ListenerPath)
+	conn, err := dialUnix(prog.ListenerPath)
 	if err != nil {
 		return fmt.Errorf("connect to seccomp listener %s: %w", prog.ListenerPath, err)
 	}
 	defer conn.Close()
-	cf, err := conn.(*net.UnixConn).File()
-	if err != nil {
-		return err
-	}
-	defer cf.Close()
-	if err := unix.Sendmsg(int(cf.Fd()), payload, unix.UnixRights(int(f.Fd())), nil, 0); err != nil {
+	if err := SendFd(conn, string(payload), int(f.Fd())); err != nil {
 		return fmt.Errorf("send to seccomp listener: %w", err)
 	}
 	return nil

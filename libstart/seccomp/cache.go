@@ -4,10 +4,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
 
+	"github.com/lxcrun/lxcrun/libstart/atomicfile"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
@@ -40,8 +40,8 @@ func CompileCached(root string, cfg *specs.LinuxSeccomp) (*Program, error) {
 	if err != nil {
 		return nil, err
 	}
-	if data, err := json.Marshal(p); err == nil {
-		_ = writeAtomic(path, data)
+	if data, err := json.Marshal(p); err == nil && os.MkdirAll(filepath.Dir(path), 0o700) == nil {
+		_ = atomicfile.Write(path, data, 0o600)
 	}
 	return p, nil
 }
@@ -53,28 +53,4 @@ func cacheKey(cfg *specs.LinuxSeccomp) (string, error) {
 	}
 	sum := sha256.Sum256(append([]byte(cacheVersion+"\n"), data...))
 	return hex.EncodeToString(sum[:]), nil
-}
-
-func writeAtomic(path string, data []byte) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-")
-	if err != nil {
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("cache filter: %w", err)
-	}
-	return nil
 }
