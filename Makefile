@@ -3,6 +3,7 @@
 #   make            build ./lxcrun (static)
 #   make demo       build, make a busybox bundle, run it (root)
 #   make test       deps, build, vet, unit, integration, conformance, clients (root)
+#   make generate   regenerate the JSON codecs (after changing a wire type)
 #   make install    install ./lxcrun to $(DESTDIR)$(BINDIR)
 #
 # Everything can be overridden on the command line, e.g.
@@ -54,7 +55,7 @@ CONFORM_GO  := $(wildcard conformance/*.go conformance/*/*.go)
 TEST_ENV     = LXCRUN_BIN=$(CURDIR)/$(BIN)
 
 .PHONY: all build helper specpatch bundle demo run deps test vet unit \
-        integration conformance lint install uninstall clean
+        integration conformance lint install uninstall clean generate
 
 all: build
 
@@ -160,6 +161,11 @@ bench:
 	bench/bench.sh deps
 	$(MAKE) --no-print-directory build
 	LXCRUN_BIN=$(CURDIR)/$(BIN) GO=$(GO) bench/bench.sh run
+
+# Regenerate the JSON codecs of libstart's wire types (libstart/codec.go)
+# after changing one of them; the generator comes from the module proxy.
+generate:
+	cd libstart && $(GO) generate ./
 
 lint:
 	@files=$$(find . -name '*.go' -not -path './_build/*' -not -path './vendor/*'); \

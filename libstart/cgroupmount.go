@@ -117,7 +117,7 @@ func (r *rootfs) mountCgroup(m *Mount) error {
 			return stageErr("mount", "reopen "+m.Destination, err)
 		}
 		defer f.Close()
-		if err := unix.Mount("", fdPath(f), "", unix.MS_REMOUNT|flags, "mode=755"); err != nil {
+		if err := mount("", fdPath(f), "", unix.MS_REMOUNT|flags, "mode=755"); err != nil {
 			return stageErr("mount", "remount "+m.Destination+" read-only", err)
 		}
 	}
@@ -126,7 +126,7 @@ func (r *rootfs) mountCgroup(m *Mount) error {
 
 // mountHierarchy mounts one host hierarchy on top/name (top is the fresh
 // tmpfs on /sys/fs/cgroup).
-func (r *rootfs) mountHierarchy(h hostHierarchy, top *os.File, name, parent string, flags uintptr, cgroupNS bool, own string) error {
+func (r *rootfs) mountHierarchy(h hostHierarchy, top *os.File, name, parent string, flags uint64, cgroupNS bool, own string) error {
 	dest := filepath.Join(parent, name)
 	tfd := int(top.Fd())
 	if err := unix.Mkdirat(tfd, name, 0o755); err != nil && !errors.Is(err, unix.EEXIST) {
@@ -151,7 +151,7 @@ func (r *rootfs) mountHierarchy(h hostHierarchy, top *os.File, name, parent stri
 	}
 	mf := os.NewFile(uintptr(mfd), dest)
 	defer mf.Close()
-	if err := unix.Mount("", fdPath(mf), "", unix.MS_BIND|unix.MS_REMOUNT|flags|r.lockedFlagsOf(mf), ""); err != nil {
+	if err := mount("", fdPath(mf), "", unix.MS_BIND|unix.MS_REMOUNT|flags|r.lockedFlagsOf(mf), ""); err != nil {
 		return stageErr("mount", "remount "+dest, err)
 	}
 	return nil
@@ -159,7 +159,7 @@ func (r *rootfs) mountHierarchy(h hostHierarchy, top *os.File, name, parent stri
 
 // mountUnified mounts a cgroup v2 host's single hierarchy on the
 // destination itself.
-func (r *rootfs) mountUnified(h hostHierarchy, m *Mount, flags uintptr, cgroupNS bool, own string) error {
+func (r *rootfs) mountUnified(h hostHierarchy, m *Mount, flags uint64, cgroupNS bool, own string) error {
 	dst, err := r.mkTarget(m.Destination, true)
 	if err != nil {
 		return err
@@ -178,10 +178,10 @@ func (r *rootfs) mountUnified(h hostHierarchy, m *Mount, flags uintptr, cgroupNS
 
 // mountHierarchyOn mounts the hierarchy on dst: anew in a cgroup
 // namespace, else a bind of the container's own cgroup directory.
-func (r *rootfs) mountHierarchyOn(h hostHierarchy, dst *os.File, dest string, flags uintptr, cgroupNS bool, own string) error {
+func (r *rootfs) mountHierarchyOn(h hostHierarchy, dst *os.File, dest string, flags uint64, cgroupNS bool, own string) error {
 	op := "mount cgroup hierarchy " + h.mountpoint + " to " + dest
 	if cgroupNS {
-		if err := unix.Mount("cgroup", fdPath(dst), h.fstype, flags, h.opts); err != nil {
+		if err := mount("cgroup", fdPath(dst), h.fstype, flags, h.opts); err != nil {
 			return stageErr("mount", op, err)
 		}
 		return nil

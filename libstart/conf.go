@@ -9,6 +9,8 @@ import (
 // form the rest of the runtime consumes. Nothing after translation reads the
 // specs-go types, so a check or a default lives in exactly one place, and the
 // init process receives Conf as one compact message over the sync socket.
+//
+//easyjson:json
 type Conf struct {
 	// ID is the container id given on the command line.
 	ID string `json:"id"`
@@ -22,7 +24,7 @@ type Conf struct {
 	RootfsReadonly bool `json:"rootfsReadonly,omitempty"`
 	// RootfsPropagation is the mount propagation flag applied recursively
 	// to "/" inside the container's mount namespace (MS_SLAVE by default).
-	RootfsPropagation uintptr `json:"rootfsPropagation,omitempty"`
+	RootfsPropagation uint64 `json:"rootfsPropagation,omitempty"`
 	// NoPivot uses MS_MOVE+chroot instead of pivot_root (create --no-pivot).
 	NoPivot bool `json:"noPivot,omitempty"`
 	// NoNewKeyring keeps the caller's session keyring (create --no-new-keyring).
@@ -133,9 +135,9 @@ type Mount struct {
 	Destination string    `json:"destination"`
 	Type        string    `json:"type,omitempty"`
 	// Flags are the mount(2) flags of the first mount call.
-	Flags uintptr `json:"flags,omitempty"`
+	Flags uint64 `json:"flags,omitempty"`
 	// PropFlags are propagation changes applied after the mount, in order.
-	PropFlags []uintptr `json:"propFlags,omitempty"`
+	PropFlags []uint64 `json:"propFlags,omitempty"`
 	// Data is the filesystem-specific option string.
 	Data string `json:"data,omitempty"`
 	// RecAttrSet and RecAttrClr are MOUNT_ATTR_* bits applied with
@@ -176,6 +178,8 @@ type Caps struct {
 
 // Process is everything the final-setup path needs to start a process,
 // shared by the container init and exec.
+//
+//easyjson:json
 type Process struct {
 	Terminal    bool     `json:"terminal,omitempty"`
 	ConsoleRows uint16   `json:"consoleRows,omitempty"`

@@ -1,7 +1,6 @@
 package libstart
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -29,6 +28,8 @@ type ExecOpts struct {
 }
 
 // execMsg is the payload of msgExec.
+//
+//easyjson:json
 type execMsg struct {
 	Process     *Process `json:"process"`
 	PreserveFDs int      `json:"preserveFds"`
@@ -307,7 +308,7 @@ func execMain(env string) int {
 		return 255
 	}
 	var msg execMsg
-	if err := json.Unmarshal(body, &msg); err != nil || msg.Process == nil {
+	if err := decodeJSON(body, &msg); err != nil || msg.Process == nil {
 		sendError(sync, &StageError{Stage: "exec", Op: "decode process", Msg: fmt.Sprint(err)})
 		return 255
 	}

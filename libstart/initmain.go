@@ -1,7 +1,6 @@
 package libstart
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -93,7 +92,7 @@ func InitMain() int {
 		return 1
 	}
 	var msg initMsg
-	if err := json.Unmarshal(body, &msg); err != nil || msg.Conf == nil {
+	if err := decodeJSON(body, &msg); err != nil || msg.Conf == nil {
 		sendError(fds.sync, &StageError{Stage: "init", Op: "decode config", Msg: fmt.Sprint(err)})
 		return 1
 	}

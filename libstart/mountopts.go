@@ -13,7 +13,7 @@ import (
 // mountFlag is one mount(8)-style option: set or clear a MS_* flag.
 type mountFlag struct {
 	clear bool
-	flag  uintptr
+	flag  uint64
 }
 
 var mountFlags = map[string]mountFlag{
@@ -54,7 +54,7 @@ var mountFlags = map[string]mountFlag{
 	"sync":          {false, unix.MS_SYNCHRONOUS},
 }
 
-var propagationFlags = map[string]uintptr{
+var propagationFlags = map[string]uint64{
 	"private":     unix.MS_PRIVATE,
 	"rprivate":    unix.MS_PRIVATE | unix.MS_REC,
 	"shared":      unix.MS_SHARED,
@@ -169,7 +169,7 @@ func mountFromSpec(m specs.Mount, bundle string) (Mount, error) {
 
 // rootfsPropagation resolves linux.rootfsPropagation; runc's default is a
 // recursive slave so host mounts propagate in but nothing leaks out.
-func rootfsPropagation(s string) (uintptr, error) {
+func rootfsPropagation(s string) (uint64, error) {
 	if s == "" {
 		return unix.MS_SLAVE | unix.MS_REC, nil
 	}
@@ -210,4 +210,10 @@ var nsCloneFlag = map[NSType]uintptr{
 	NSUser:   unix.CLONE_NEWUSER,
 	NSCgroup: unix.CLONE_NEWCGROUP,
 	NSTime:   unix.CLONE_NEWTIME,
+}
+
+// mount is unix.Mount with the flags as Conf carries them (uint64, which
+// the JSON codec can encode; uintptr it cannot).
+func mount(source, target, fstype string, flags uint64, data string) error {
+	return unix.Mount(source, target, fstype, uintptr(flags), data)
 }

@@ -57,13 +57,13 @@ func TestMountFromSpec(t *testing.T) {
 			name: "propagation kept in order",
 			in:   specs.Mount{Destination: "/mnt", Type: "bind", Source: "/src", Options: []string{"rbind", "rprivate", "shared"}},
 			want: Mount{Kind: MountBind, Source: "/src", Destination: "/mnt", Type: "bind", Flags: unix.MS_BIND | unix.MS_REC,
-				PropFlags: []uintptr{unix.MS_PRIVATE | unix.MS_REC, unix.MS_SHARED}},
+				PropFlags: []uint64{unix.MS_PRIVATE | unix.MS_REC, unix.MS_SHARED}},
 		},
 		{
 			name: "every propagation option",
 			in: specs.Mount{Destination: "/mnt", Type: "tmpfs", Options: []string{"private", "rprivate", "shared", "rshared",
 				"slave", "rslave", "unbindable", "runbindable"}},
-			want: Mount{Destination: "/mnt", Type: "tmpfs", PropFlags: []uintptr{
+			want: Mount{Destination: "/mnt", Type: "tmpfs", PropFlags: []uint64{
 				unix.MS_PRIVATE, unix.MS_PRIVATE | unix.MS_REC, unix.MS_SHARED, unix.MS_SHARED | unix.MS_REC,
 				unix.MS_SLAVE, unix.MS_SLAVE | unix.MS_REC, unix.MS_UNBINDABLE, unix.MS_UNBINDABLE | unix.MS_REC}},
 		},
@@ -190,7 +190,7 @@ func TestMountFromSpecErrors(t *testing.T) {
 func TestMountFlagPairs(t *testing.T) {
 	pairs := []struct {
 		set, clear string
-		flag       uintptr
+		flag       uint64
 	}{
 		{"ro", "rw", unix.MS_RDONLY},
 		{"nosuid", "suid", unix.MS_NOSUID},
@@ -220,7 +220,7 @@ func TestMountFlagPairs(t *testing.T) {
 				return
 			}
 			m, err = mountFromSpec(specs.Mount{Destination: "/m", Type: "tmpfs", Options: []string{"nodev", p.set, p.clear}}, "/b")
-			want := uintptr(unix.MS_NODEV)
+			want := uint64(unix.MS_NODEV)
 			if p.flag == unix.MS_NODEV {
 				want = 0
 			}
@@ -263,7 +263,7 @@ func TestMountRecursivePairs(t *testing.T) {
 func TestRootfsPropagation(t *testing.T) {
 	tests := []struct {
 		in   string
-		want uintptr
+		want uint64
 	}{
 		{"", unix.MS_SLAVE | unix.MS_REC},
 		{"private", unix.MS_PRIVATE},

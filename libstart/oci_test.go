@@ -864,8 +864,13 @@ func FuzzFromSpec(f *testing.F) {
 		if !filepath.IsAbs(conf.Rootfs) || conf.Cgroup.Limits == nil {
 			t.Fatalf("accepted conf has rootfs %q, limits %v", conf.Rootfs, conf.Cgroup.Limits)
 		}
-		if _, err := json.Marshal(conf); err != nil {
+		data, err = encodeJSON(conf)
+		if err != nil {
 			t.Fatalf("accepted conf does not encode: %v", err)
+		}
+		var back Conf
+		if err := decodeJSON(data, &back); err != nil || !reflect.DeepEqual(&back, conf) {
+			t.Fatalf("accepted conf does not round-trip: %v\n%s", err, data)
 		}
 		_ = ResolveCloneFlags(conf)
 	})

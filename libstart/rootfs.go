@@ -46,7 +46,7 @@ func (r *rootfs) prepare() error {
 		return nil
 	}
 	r.inUserNS = c.HasNamespace(NSUser)
-	if err := unix.Mount("", "/", "", c.RootfsPropagation, ""); err != nil {
+	if err := mount("", "/", "", c.RootfsPropagation, ""); err != nil {
 		return stageErr("rootfs", "set propagation of /", err)
 	}
 	if err := makeParentPrivate(c.Rootfs); err != nil {
@@ -144,7 +144,7 @@ func (r *rootfs) mount(m *Mount) error {
 	op := fmt.Sprintf("mount %s to %s", m.Source, m.Destination)
 	switch m.Kind {
 	case MountBind:
-		if err := unix.Mount(m.Source, target, "", m.Flags&(unix.MS_BIND|unix.MS_REC), ""); err != nil {
+		if err := mount(m.Source, target, "", m.Flags&(unix.MS_BIND|unix.MS_REC), ""); err != nil {
 			return stageErr("mount", op, err)
 		}
 		if rest := m.Flags &^ (unix.MS_BIND | unix.MS_REC | unix.MS_REMOUNT); rest != 0 {
@@ -167,7 +167,7 @@ func (r *rootfs) mount(m *Mount) error {
 			// Filled first, made read-only after, if asked.
 			flags &^= unix.MS_RDONLY
 		}
-		err := unix.Mount(m.Source, target, m.Type, flags, labelData(m.Data, r.conf.MountLabel, m.Type))
+		err := mount(m.Source, target, m.Type, flags, labelData(m.Data, r.conf.MountLabel, m.Type))
 		if err == nil && under != nil {
 			err = r.copyUpInto(under, m)
 			if err == nil && m.Flags&unix.MS_RDONLY != 0 {
@@ -269,7 +269,7 @@ func (r *rootfs) remountReadonly(m *Mount) error {
 		return err
 	}
 	defer f.Close()
-	return unix.Mount("", fdPath(f), "", unix.MS_REMOUNT|m.Flags, m.Data)
+	return mount("", fdPath(f), "", unix.MS_REMOUNT|m.Flags, m.Data)
 }
 
 // applyMountOptions applies propagation changes and recursive attributes to
@@ -284,7 +284,7 @@ func (r *rootfs) applyMountOptions(m *Mount) error {
 	}
 	defer f.Close()
 	for _, p := range m.PropFlags {
-		if err := unix.Mount("", fdPath(f), "", p, ""); err != nil {
+		if err := mount("", fdPath(f), "", p, ""); err != nil {
 			return stageErr("mount", "set propagation of "+m.Destination, err)
 		}
 	}
@@ -303,17 +303,17 @@ func (r *rootfs) applyMountOptions(m *Mount) error {
 // remountBind changes the per-mount flags of the bind mount at dest inside
 // the rootfs. In a user namespace the flags the kernel locked on the source
 // (nosuid, nodev, noexec, atime) must be kept, or the remount fails.
-func (r *rootfs) remountBind(dest string, flags uintptr) error {
+func (r *rootfs) remountBind(dest string, flags uint64) error {
 	f, err := pathrs.OpenatInRoot(r.root, dest)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	return unix.Mount("", fdPath(f), "", unix.MS_BIND|unix.MS_REMOUNT|flags|r.lockedFlagsOf(f), "")
+	return mount("", fdPath(f), "", unix.MS_BIND|unix.MS_REMOUNT|flags|r.lockedFlagsOf(f), "")
 }
 
 // lockedFlagsOf is lockedFlags of f's mount in a user namespace, else 0.
-func (r *rootfs) lockedFlagsOf(f *os.File) uintptr {
+func (r *rootfs) lockedFlagsOf(f *os.File) uint64 {
 	if !r.inUserNS {
 		return 0
 	}
@@ -324,9 +324,9 @@ func (r *rootfs) lockedFlagsOf(f *os.File) uintptr {
 	return lockedFlags(st.Flags)
 }
 
-func lockedFlags(stFlags int64) uintptr {
-	var f uintptr
-	for st, ms := range map[int64]uintptr{
+func lockedFlags(stFlags int64) uint64 {
+	var f uint64
+	for st, ms := range map[int64]uint64{
 		unix.ST_NOSUID: unix.MS_NOSUID, unix.ST_NODEV: unix.MS_NODEV, unix.ST_NOEXEC: unix.MS_NOEXEC,
 		unix.ST_NOATIME: unix.MS_NOATIME, unix.ST_NODIRATIME: unix.MS_NODIRATIME, unix.ST_RELATIME: unix.MS_RELATIME,
 	} {
@@ -470,7 +470,7 @@ func (r *rootfs) finish() error {
 	}
 	if c.RootfsReadonly {
 		flags := unix.MS_RDONLY | r.lockedFlagsOf(root)
-		if err := unix.Mount("", "/", "", unix.MS_BIND|unix.MS_REMOUNT|flags, ""); err != nil {
+		if err := mount("", "/", "", unix.MS_BIND|unix.MS_REMOUNT|flags, ""); err != nil {
 			return stageErr("rootfs", "remount / read-only", err)
 		}
 	}

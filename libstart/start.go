@@ -37,6 +37,8 @@ type CreateOpts struct {
 
 // initMsg is the payload of msgConf: the Conf plus what the init cannot
 // know by itself.
+//
+//easyjson:json
 type initMsg struct {
 	Conf *Conf `json:"conf"`
 	// Pid is the init's pid in the runtime's pid namespace, for hook state.
@@ -311,10 +313,11 @@ func stdFd(f *os.File, def uintptr) uintptr {
 	return def
 }
 
-func errnoOf(err error) syscall.Errno {
+// errnoOf is the errno inside err, 0 if none, as StageError carries it.
+func errnoOf(err error) uint64 {
 	var errno syscall.Errno
 	if errors.As(err, &errno) {
-		return errno
+		return uint64(errno)
 	}
 	return 0
 }

@@ -1,7 +1,6 @@
 package libstart
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -38,6 +37,8 @@ var ErrExist = errors.New("container with given ID already exists")
 // State is the persisted record of one container (state.json). Status is the
 // last lifecycle step recorded; the status shown to users is derived from it
 // and from the init process (see Container.Status).
+//
+//easyjson:json
 type State struct {
 	ID           string            `json:"id"`
 	Status       string            `json:"status"`
@@ -174,7 +175,7 @@ func (c *Container) load() error {
 		}
 		return fmt.Errorf("read state: %w", err)
 	}
-	if err := json.Unmarshal(data, &c.State); err != nil {
+	if err := decodeJSON(data, &c.State); err != nil {
 		return fmt.Errorf("state.json of %s is corrupt: %w", c.ID, err)
 	}
 	if c.State.ID != c.ID {
@@ -186,7 +187,7 @@ func (c *Container) load() error {
 // Save writes state.json atomically: a temporary file renamed over the old
 // one, so a reader never sees a half-written state.
 func (c *Container) Save() error {
-	data, err := json.Marshal(&c.State)
+	data, err := encodeJSON(&c.State)
 	if err != nil {
 		return fmt.Errorf("encode state: %w", err)
 	}

@@ -98,11 +98,13 @@ const maxMsgSize = 16 << 20
 // StageError is an error raised inside the init, carried back to the
 // runtime: the stage (e.g. "rootfs"), the operation, the errno and a
 // message. Its text names all of them.
+//
+//easyjson:json
 type StageError struct {
-	Stage string        `json:"stage"`
-	Op    string        `json:"op"`
-	Errno syscall.Errno `json:"errno,omitempty"`
-	Msg   string        `json:"msg"`
+	Stage string `json:"stage"`
+	Op    string `json:"op"`
+	Errno uint64 `json:"errno,omitempty"`
+	Msg   string `json:"msg"`
 }
 
 func (e *StageError) Error() string {
@@ -117,7 +119,7 @@ func (e *StageError) Unwrap() error {
 	if e.Errno == 0 {
 		return nil
 	}
-	return e.Errno
+	return syscall.Errno(e.Errno)
 }
 
 // stageErr wraps err as a StageError of stage and op.
@@ -127,19 +129,16 @@ func stageErr(stage, op string, err error) *StageError {
 		return se
 	}
 	e := &StageError{Stage: stage, Op: op, Msg: err.Error()}
-	var errno syscall.Errno
-	if errors.As(err, &errno) {
-		e.Errno = errno
-	}
+	e.Errno = errnoOf(err)
 	return e
 }
 
 // writeMsg sends one framed message; payload may be nil.
-func writeMsg(w io.Writer, t msgType, payload any) error {
+func writeMsg(w io.Writer, t msgType, payload marshaler) error {
 	var body []byte
 	if payload != nil {
 		var err error
-		if body, err = json.Marshal(payload); err != nil {
+		if body, err = encodeJSON(payload); err != nil {
 			return fmt.Errorf("encode %s message: %w", t, err)
 		}
 	}
@@ -193,7 +192,7 @@ func expectMsg(r io.Reader, want ...msgType) (msgType, []byte, error) {
 	}
 	if t == msgError {
 		var se StageError
-		if err := json.Unmarshal(body, &se); err != nil {
+		if err := decodeJSON(body, &se); err != nil {
 			return 0, nil, fmt.Errorf("decode error message: %w", err)
 		}
 		return t, nil, &se

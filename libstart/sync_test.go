@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/mailru/easyjson/jwriter"
 	"io"
 	"os"
 	"reflect"
@@ -37,6 +38,27 @@ func frame(t byte, n uint32, body []byte) []byte {
 	return append(buf, body...)
 }
 
+// jsonPayload lets the framing tests send any JSON value (or one JSON
+// cannot encode) where writeMsg takes the generated codecs.
+type jsonPayload struct{ v any }
+
+func (p jsonPayload) MarshalEasyJSON(w *jwriter.Writer) {
+	b, err := json.Marshal(p.v)
+	w.Raw(b, err)
+}
+
+// payload passes the generated codec of v when it has one.
+func payload(v any) marshaler {
+	switch v := v.(type) {
+	case nil:
+		return nil
+	case marshaler:
+		return v
+	default:
+		return jsonPayload{v}
+	}
+}
+
 func TestMsgRoundTrip(t *testing.T) {
 	payloads := []struct {
 		name string
@@ -53,7 +75,7 @@ func TestMsgRoundTrip(t *testing.T) {
 			t.Run(fmt.Sprintf("%s/%s", mt, p.name), func(t *testing.T) {
 				a, b := socketPair(t)
 				werr := make(chan error, 1)
-				go func() { werr <- writeMsg(a, mt, p.v) }()
+				go func() { werr <- writeMsg(a, mt, payload(p.v)) }()
 				gotT, body, err := readMsg(b)
 				if err != nil {
 					t.Fatalf("readMsg: %v", err)
@@ -91,9 +113,9 @@ func TestMsgSequence(t *testing.T) {
 	a, b := socketPair(t)
 	seq := []msgType{msgConf, msgHooks, msgHooksDone, msgReady}
 	for i, mt := range seq {
-		var p any
+		var p marshaler
 		if i%2 == 0 {
-			p = map[string]int{"n": i}
+			p = jsonPayload{map[string]int{"n": i}}
 		}
 		if err := writeMsg(a, mt, p); err != nil {
 			t.Fatal(err)
@@ -131,7 +153,7 @@ func TestExpectMsgOrder(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			a, b := socketPair(t)
-			if err := writeMsg(a, tt.send, map[string]string{"k": "v"}); err != nil {
+			if err := writeMsg(a, tt.send, jsonPayload{map[string]string{"k": "v"}}); err != nil {
 				t.Fatal(err)
 			}
 			got, body, err := expectMsg(b, tt.want...)
@@ -164,9 +186,9 @@ func TestExpectMsgStageError(t *testing.T) {
 		wantErrno error
 		notErrno  error
 	}{
-		{"with errno", &StageError{Stage: "rootfs", Op: "mount /proc", Errno: syscall.ENOENT, Msg: "no such file or directory"}, syscall.ENOENT, syscall.EPERM},
+		{"with errno", &StageError{Stage: "rootfs", Op: "mount /proc", Errno: uint64(syscall.ENOENT), Msg: "no such file or directory"}, syscall.ENOENT, syscall.EPERM},
 		{"without errno", &StageError{Stage: "hooks", Msg: "createContainer hook failed"}, nil, syscall.ENOENT},
-		{"large errno", &StageError{Stage: "exec", Op: "execve", Errno: syscall.ENOEXEC, Msg: "exec format error"}, syscall.ENOEXEC, syscall.ENOENT},
+		{"large errno", &StageError{Stage: "exec", Op: "execve", Errno: uint64(syscall.ENOEXEC), Msg: "exec format error"}, syscall.ENOEXEC, syscall.ENOENT},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -217,10 +239,10 @@ func TestSendError(t *testing.T) {
 		err  error
 		want StageError
 	}{
-		{"plain errno", fmt.Errorf("open /x: %w", unix.EACCES), StageError{Stage: "init", Errno: unix.EACCES, Msg: "open /x: permission denied"}},
+		{"plain errno", fmt.Errorf("open /x: %w", unix.EACCES), StageError{Stage: "init", Errno: uint64(unix.EACCES), Msg: "open /x: permission denied"}},
 		{"no errno", errors.New("boom"), StageError{Stage: "init", Msg: "boom"}},
-		{"stage error kept", fmt.Errorf("wrapped: %w", &StageError{Stage: "console", Op: "unlockpt", Errno: unix.EIO, Msg: "io"}),
-			StageError{Stage: "console", Op: "unlockpt", Errno: unix.EIO, Msg: "io"}},
+		{"stage error kept", fmt.Errorf("wrapped: %w", &StageError{Stage: "console", Op: "unlockpt", Errno: uint64(unix.EIO), Msg: "io"}),
+			StageError{Stage: "console", Op: "unlockpt", Errno: uint64(unix.EIO), Msg: "io"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -312,7 +334,7 @@ func TestReadMsgTruncatedBodyIsNotEOF(t *testing.T) {
 
 func TestWriteMsgErrors(t *testing.T) {
 	// A payload JSON cannot encode.
-	if err := writeMsg(io.Discard, msgConf, func() {}); err == nil || !strings.Contains(err.Error(), "encode conf message") {
+	if err := writeMsg(io.Discard, msgConf, jsonPayload{func() {}}); err == nil || !strings.Contains(err.Error(), "encode conf message") {
 		t.Errorf("writeMsg(func): %v", err)
 	}
 	// A closed peer.
@@ -324,7 +346,7 @@ func TestWriteMsgErrors(t *testing.T) {
 	}
 	// The frame layout itself.
 	var buf bytes.Buffer
-	if err := writeMsg(&buf, msgReady, map[string]int{"a": 1}); err != nil {
+	if err := writeMsg(&buf, msgReady, jsonPayload{map[string]int{"a": 1}}); err != nil {
 		t.Fatal(err)
 	}
 	if want := frame(byte(msgReady), 7, []byte(`{"a":1}`)); !bytes.Equal(buf.Bytes(), want) {
@@ -351,7 +373,7 @@ func TestStageErrorText(t *testing.T) {
 	}{
 		{StageError{Stage: "rootfs", Op: "pivot_root", Msg: "invalid argument"}, "rootfs: pivot_root: invalid argument"},
 		{StageError{Stage: "hooks", Msg: "failed"}, "hooks: failed"},
-		{StageError{Stage: "exec", Op: "execve /bin/sh", Errno: syscall.ENOENT, Msg: "no such file"}, "exec: execve /bin/sh: no such file"},
+		{StageError{Stage: "exec", Op: "execve /bin/sh", Errno: uint64(syscall.ENOENT), Msg: "no such file"}, "exec: execve /bin/sh: no such file"},
 	}
 	for _, tt := range tests {
 		if got := tt.e.Error(); got != tt.want {
@@ -361,12 +383,12 @@ func TestStageErrorText(t *testing.T) {
 }
 
 func TestStageErr(t *testing.T) {
-	existing := &StageError{Stage: "mounts", Op: "mount /proc", Errno: syscall.EBUSY, Msg: "busy"}
+	existing := &StageError{Stage: "mounts", Op: "mount /proc", Errno: uint64(syscall.EBUSY), Msg: "busy"}
 	if got := stageErr("init", "other", fmt.Errorf("outer: %w", existing)); got != existing {
 		t.Errorf("stageErr replaced an existing StageError: %+v", got)
 	}
 	got := stageErr("console", "open /dev/ptmx", fmt.Errorf("open: %w", syscall.ENXIO))
-	want := &StageError{Stage: "console", Op: "open /dev/ptmx", Errno: syscall.ENXIO, Msg: "open: no such device or address"}
+	want := &StageError{Stage: "console", Op: "open /dev/ptmx", Errno: uint64(syscall.ENXIO), Msg: "open: no such device or address"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("stageErr = %+v, want %+v", got, want)
 	}
