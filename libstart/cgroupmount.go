@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
 	"github.com/moby/sys/mountinfo"
 	"github.com/opencontainers/cgroups"
 	"golang.org/x/sys/unix"
@@ -87,7 +86,7 @@ func (r *rootfs) mountCgroup(m *Mount) error {
 	defer r.dropParents()
 	// The tmpfs is fresh and ours: its mount points are made relative to
 	// it, without resolving each path from the rootfs again.
-	top, err := pathrs.OpenatInRoot(r.root, m.Destination)
+	top, err := openInRoot(r.root, m.Destination)
 	if err != nil {
 		return stageErr("mount", "reopen "+m.Destination, err)
 	}
@@ -112,7 +111,7 @@ func (r *rootfs) mountCgroup(m *Mount) error {
 		}
 	}
 	if flags&unix.MS_RDONLY != 0 {
-		f, err := pathrs.OpenatInRoot(r.root, m.Destination)
+		f, err := openInRoot(r.root, m.Destination)
 		if err != nil {
 			return stageErr("mount", "reopen "+m.Destination, err)
 		}

@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 
-	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
 	"golang.org/x/sys/unix"
 )
 
@@ -77,7 +76,7 @@ func (r *rootfs) openParent(path string) (*os.File, error) {
 	if f, ok := r.parents[dir]; ok {
 		return f, nil
 	}
-	f, err := pathrs.MkdirAllHandle(r.root, dir, 0o755)
+	f, err := mkdirInRoot(r.root, dir, 0o755)
 	if err != nil {
 		return nil, err
 	}

@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
 	"github.com/moby/sys/mountinfo"
 	"golang.org/x/sys/unix"
 )
@@ -157,7 +156,7 @@ func (r *rootfs) mount(m *Mount) error {
 		if m.CopyUp {
 			// The directory the tmpfs will cover, opened first: after the
 			// mount it is reachable only through this fd.
-			if under, err = pathrs.Reopen(dst, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC); err != nil {
+			if under, err = reopenDir(dst); err != nil {
 				return stageErr("mount", "open "+m.Destination+" for tmpcopyup", err)
 			}
 			defer under.Close()
@@ -194,7 +193,7 @@ func (r *rootfs) mount(m *Mount) error {
 // mount could cover it and hide the runtime's writes (CVE-2023-27561,
 // CVE-2023-28642). runc refuses these the same way.
 func (r *rootfs) checkOrdinaryDir(m *Mount) error {
-	parent, err := pathrs.OpenatInRoot(r.root, filepath.Dir(m.Destination))
+	parent, err := openInRoot(r.root, filepath.Dir(m.Destination))
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil
@@ -245,12 +244,12 @@ func (r *rootfs) checkProcDest(dst *os.File, m *Mount) error {
 
 // copyUpInto copies the covered directory into the mount just made.
 func (r *rootfs) copyUpInto(under *os.File, m *Mount) error {
-	top, err := pathrs.OpenatInRoot(r.root, m.Destination)
+	top, err := openInRoot(r.root, m.Destination)
 	if err != nil {
 		return err
 	}
 	defer top.Close()
-	dir, err := pathrs.Reopen(top, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC)
+	dir, err := reopenDir(top)
 	if err != nil {
 		return err
 	}
@@ -264,7 +263,7 @@ func (r *rootfs) copyUpInto(under *os.File, m *Mount) error {
 // remountReadonly makes a filesystem mounted rw (so it could be filled)
 // read-only as its options asked.
 func (r *rootfs) remountReadonly(m *Mount) error {
-	f, err := pathrs.OpenatInRoot(r.root, m.Destination)
+	f, err := openInRoot(r.root, m.Destination)
 	if err != nil {
 		return err
 	}
@@ -278,7 +277,7 @@ func (r *rootfs) applyMountOptions(m *Mount) error {
 	if len(m.PropFlags) == 0 && m.RecAttrSet == 0 && m.RecAttrClr == 0 {
 		return nil
 	}
-	f, err := pathrs.OpenatInRoot(r.root, m.Destination)
+	f, err := openInRoot(r.root, m.Destination)
 	if err != nil {
 		return stageErr("mount", "reopen "+m.Destination, err)
 	}
@@ -304,7 +303,7 @@ func (r *rootfs) applyMountOptions(m *Mount) error {
 // the rootfs. In a user namespace the flags the kernel locked on the source
 // (nosuid, nodev, noexec, atime) must be kept, or the remount fails.
 func (r *rootfs) remountBind(dest string, flags uint64) error {
-	f, err := pathrs.OpenatInRoot(r.root, dest)
+	f, err := openInRoot(r.root, dest)
 	if err != nil {
 		return err
 	}
@@ -342,7 +341,7 @@ func lockedFlags(stFlags int64) uint64 {
 func (r *rootfs) mkTarget(dest string, isDir bool) (*os.File, error) {
 	// Most destinations exist in the image: one resolution, not the
 	// creating walk.
-	if f, err := pathrs.OpenatInRoot(r.root, dest); err == nil {
+	if f, err := openInRoot(r.root, dest); err == nil {
 		var st unix.Stat_t
 		if unix.Fstat(int(f.Fd()), &st) == nil && (st.Mode&unix.S_IFMT == unix.S_IFDIR) == isDir {
 			return f, nil
@@ -350,13 +349,13 @@ func (r *rootfs) mkTarget(dest string, isDir bool) (*os.File, error) {
 		f.Close()
 	}
 	if isDir {
-		f, err := pathrs.MkdirAllHandle(r.root, dest, 0o755)
+		f, err := mkdirInRoot(r.root, dest, 0o755)
 		if err != nil {
 			return nil, stageErr("mount", "create mount point "+dest, err)
 		}
 		return f, nil
 	}
-	parent, err := pathrs.MkdirAllHandle(r.root, filepath.Dir(dest), 0o755)
+	parent, err := mkdirInRoot(r.root, filepath.Dir(dest), 0o755)
 	if err != nil {
 		return nil, stageErr("mount", "create mount point parent of "+dest, err)
 	}
@@ -478,7 +477,7 @@ func (r *rootfs) finish() error {
 }
 
 func (r *rootfs) readonlyPath(p string) error {
-	f, err := pathrs.OpenatInRoot(r.root, p)
+	f, err := openInRoot(r.root, p)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil
@@ -512,7 +511,7 @@ func (r *rootfs) maskPaths(paths []string) error {
 		return &StageError{Stage: "maskedPaths", Op: "verify /dev/null", Msg: "/dev/null is not the null device (char 1:3)"}
 	}
 	for _, p := range paths {
-		f, err := pathrs.OpenatInRoot(r.root, p)
+		f, err := openInRoot(r.root, p)
 		if err != nil {
 			if errors.Is(err, os.ErrNotExist) {
 				continue
