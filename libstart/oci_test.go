@@ -1,6 +1,7 @@
 package libstart
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io/fs"
@@ -10,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -874,4 +876,61 @@ func FuzzFromSpec(f *testing.F) {
 		}
 		_ = ResolveCloneFlags(conf)
 	})
+}
+
+// FuzzDecodeSpec: whenever the generated decoder accepts a document, it
+// yields the Spec encoding/json yields; everything else is left to
+// encoding/json, so DecodeSpec never differs from runc's decoding.
+func FuzzDecodeSpec(f *testing.F) {
+	if base, err := json.Marshal(baseSpec()); err == nil {
+		f.Add(base)
+	}
+	f.Add([]byte(`{"ociVersion":"1.0.2","Process":{"args":["sh"]}}`))
+	f.Add([]byte(`{"process":{"args":["a"],"user":{"uid":4294967296}}}`))
+	f.Add([]byte(`{"process":{"args":["a"]},"process":{"cwd":"/"}}`))
+	f.Add([]byte(`{"linux":{"resources":{"memory":{"limit":-1}},"seccomp":null},"annotations":{"a":"\u00e9\ud800"}}`))
+	f.Add([]byte(`null`))
+	f.Add([]byte(`{"root":{"path":"r"}} trailing`))
+	f.Add([]byte(`{"process":{"args":"sh"}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var fast specs.Spec
+		if !utf8.Valid(data) || !json.Valid(data) || decodeJSON(data, (*specDoc)(&fast)) != nil {
+			return
+		}
+		var std specs.Spec
+		if err := json.NewDecoder(bytes.NewReader(data)).Decode(&std); err != nil {
+			t.Fatalf("generated decoder accepted what encoding/json refuses (%v): %q", err, data)
+		}
+		// The generated decoder leaves an empty object as a nil map;
+		// nothing reads a map other than by ranging or indexing it.
+		nilEmptyMaps(reflect.ValueOf(&fast))
+		nilEmptyMaps(reflect.ValueOf(&std))
+		if !reflect.DeepEqual(fast, std) {
+			t.Fatalf("decoders differ on %q:\ngenerated %+v\nencoding/json %+v", data, fast, std)
+		}
+	})
+}
+
+// nilEmptyMaps replaces every empty map reachable from v by nil.
+func nilEmptyMaps(v reflect.Value) {
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if !v.IsNil() {
+			nilEmptyMaps(v.Elem())
+		}
+	case reflect.Struct:
+		for i := 0; i < v.NumField(); i++ {
+			if v.Type().Field(i).IsExported() {
+				nilEmptyMaps(v.Field(i))
+			}
+		}
+	case reflect.Slice:
+		for i := 0; i < v.Len(); i++ {
+			nilEmptyMaps(v.Index(i))
+		}
+	case reflect.Map:
+		if v.Len() == 0 && !v.IsNil() && v.CanSet() {
+			v.Set(reflect.Zero(v.Type()))
+		}
+	}
 }
