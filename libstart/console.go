@@ -92,19 +92,42 @@ func dialUnix(path string) (*os.File, error) {
 }
 
 // SendFd sends fd with name as payload in one SCM_RIGHTS message, as runc
-// does on the console socket.
+// does on the console socket. It goes through the file's raw connection,
+// so a socket in the netpoller stays there (File.Fd would make it blocking).
 func SendFd(sock *os.File, name string, fd int) error {
+	rc, err := sock.SyscallConn()
+	if err != nil {
+		return err
+	}
 	oob := unix.UnixRights(fd)
-	return unix.Sendmsg(int(sock.Fd()), []byte(name), oob, nil, 0)
+	var serr error
+	if err := rc.Write(func(s uintptr) bool {
+		serr = unix.Sendmsg(int(s), []byte(name), oob, nil, 0)
+		return serr != unix.EAGAIN
+	}); err != nil {
+		return err
+	}
+	return serr
 }
 
 // RecvFd receives one fd sent by SendFd.
 func RecvFd(sock *os.File) (*os.File, error) {
-	buf := make([]byte, 4096)
-	oob := make([]byte, unix.CmsgSpace(4))
-	n, oobn, _, _, err := unix.Recvmsg(int(sock.Fd()), buf, oob, unix.MSG_CMSG_CLOEXEC)
+	rc, err := sock.SyscallConn()
 	if err != nil {
 		return nil, fmt.Errorf("receive fd: %w", err)
+	}
+	buf := make([]byte, 4096)
+	oob := make([]byte, unix.CmsgSpace(4))
+	var n, oobn int
+	var rerr error
+	if err := rc.Read(func(s uintptr) bool {
+		n, oobn, _, _, rerr = unix.Recvmsg(int(s), buf, oob, unix.MSG_CMSG_CLOEXEC)
+		return rerr != unix.EAGAIN
+	}); err != nil {
+		return nil, fmt.Errorf("receive fd: %w", err)
+	}
+	if rerr != nil {
+		return nil, fmt.Errorf("receive fd: %w", rerr)
 	}
 	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
 	if err != nil {
@@ -120,4 +143,24 @@ func RecvFd(sock *os.File) (*os.File, error) {
 		}
 	}
 	return nil, fmt.Errorf("receive fd: no descriptor in message")
+}
+
+// syncPair makes the parent<->child socketpair of a sync channel. The
+// runtime's end is non-blocking, so that waiting for the child parks the
+// goroutine in the netpoller: a read blocked in the kernel instead lets
+// Go's sysmon take the P away after 20 µs and wake or create a thread to
+// poll the network, and back again when the read returns; with the init
+// taking milliseconds per step that was hundreds of context switches per
+// container. The child's end stays blocking (it is its own open file).
+func syncPair(name string) (parent, child *os.File, err error) {
+	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := unix.SetNonblock(pair[0], true); err != nil {
+		unix.Close(pair[0])
+		unix.Close(pair[1])
+		return nil, nil, err
+	}
+	return os.NewFile(uintptr(pair[0]), name), os.NewFile(uintptr(pair[1]), name+"-child"), nil
 }

@@ -131,12 +131,11 @@ func (x *execer) spawn() (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	sync, child, err := syncPair("exec-sync")
 	if err != nil {
 		return 0, fmt.Errorf("exec: socketpair: %w", err)
 	}
-	x.sync = os.NewFile(uintptr(pair[0]), "exec-sync")
-	child := os.NewFile(uintptr(pair[1]), "exec-sync-child")
+	x.sync = sync
 	defer child.Close()
 	if err := x.openConsole(); err != nil {
 		return 0, err
@@ -163,7 +162,11 @@ func (x *execer) spawn() (int, error) {
 	}
 	defer release()
 	attr := &syscall.ProcAttr{Env: env, Files: files, Sys: &syscall.SysProcAttr{}}
-	hpid, err := syscall.ForkExec(exe, []string{"lxcrun", "init"}, attr)
+	var hpid int
+	err = withOriginalTimerSlack(func() (err error) {
+		hpid, err = syscall.ForkExec(exe, []string{"lxcrun", "init"}, attr)
+		return err
+	})
 	if err != nil {
 		return 0, fmt.Errorf("exec: start helper: %w", err)
 	}

@@ -97,8 +97,14 @@ func CreateMonitored(opts CreateOpts) error {
 	}
 	files = append(files, pw.Fd())
 	env := []string{envMonitor + "=" + strconv.Itoa(len(files)-1), "GOMAXPROCS=1"}
-	pid, err := syscall.ForkExec("/proc/self/exe", []string{"lxcrun", "monitor", string(cfg)},
-		&syscall.ProcAttr{Env: env, Files: files, Sys: &syscall.SysProcAttr{Setsid: true}})
+	// With the default timer slack, which the monitor passes on to the
+	// container it creates.
+	var pid int
+	err = withOriginalTimerSlack(func() (err error) {
+		pid, err = syscall.ForkExec("/proc/self/exe", []string{"lxcrun", "monitor", string(cfg)},
+			&syscall.ProcAttr{Env: env, Files: files, Sys: &syscall.SysProcAttr{Setsid: true}})
+		return err
+	})
 	pw.Close()
 	if err != nil {
 		return fmt.Errorf("monitor: start: %w", err)

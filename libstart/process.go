@@ -16,14 +16,16 @@ import (
 // rlimits, user, capabilities) so that create reports it; execProcess does
 // the last steps right before execve.
 
-// prepareProcess sets the working directory, umask, rlimits, credentials
-// and capabilities of the calling thread's process, and returns the resolved
-// executable. Without no_new_privs a seccomp filter needs CAP_SYS_ADMIN to
+// prepareProcess restores the timer slack and sets the working directory,
+// umask, rlimits, credentials and capabilities of the calling thread's
+// process, and returns the resolved executable. Without no_new_privs a seccomp filter needs CAP_SYS_ADMIN to
 // load, so it is loaded here, just before the capabilities are dropped;
 // with no_new_privs execProcess loads it as the very last step.
 //
 // notify receives the seccomp notify fd, when the filter has one.
 func prepareProcess(p *Process, preserveFDs int, filter *seccomp.Program, notify func(int) error) (string, error) {
+	// First: a seccomp filter loaded below may not allow prctl.
+	restoreTimerSlack()
 	if err := unix.Chdir(p.Cwd); err != nil {
 		return "", stageErr("process", "chdir to cwd "+p.Cwd, err)
 	}

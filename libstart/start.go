@@ -187,12 +187,11 @@ func (h *Handler) spawn() error {
 // openSockets makes the sync socketpair, binds the park socket in the state
 // directory and connects to the console socket.
 func (h *Handler) openSockets() error {
-	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	syncSock, childSync, err := syncPair("sync")
 	if err != nil {
 		return fmt.Errorf("sync socketpair: %w", err)
 	}
-	h.syncSock = os.NewFile(uintptr(pair[0]), "sync")
-	childSync := os.NewFile(uintptr(pair[1]), "sync-child")
+	h.syncSock = syncSock
 	h.onAbort(func() { childSync.Close() })
 	h.childSync = childSync
 
@@ -263,7 +262,11 @@ func (h *Handler) clone() error {
 	defer release()
 	attr := &syscall.ProcAttr{Env: env, Files: files, Sys: sys}
 	pid, fd, err := forkInNamespaces(h.Plan, func() (int, int, error) {
-		pid, err := syscall.ForkExec(exe, []string{"lxcrun", "init"}, attr)
+		var pid int
+		err := withOriginalTimerSlack(func() (err error) {
+			pid, err = syscall.ForkExec(exe, []string{"lxcrun", "init"}, attr)
+			return err
+		})
 		return pid, pidfd, err
 	})
 	if err != nil {

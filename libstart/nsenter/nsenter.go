@@ -1,8 +1,8 @@
 // Package nsenter joins namespaces that only a single-threaded process can
 // enter (mount, user, time), from a C constructor that runs before the Go
-// runtime starts any thread. It does nothing unless the environment
+// runtime starts any thread. It joins nothing unless the environment
 // variable _LXCRUN_NSENTER is set, so every other lxcrun invocation pays
-// only for one getenv.
+// only for one getenv (and one prctl, below).
 //
 // The variable holds lines, carried out in order:
 //
@@ -23,6 +23,8 @@
 //	                       joined pid namespace, goes on into Go; this
 //	                       process writes the child's pid as a framed sync
 //	                       message to FD and exits at once
+//
+// Every lxcrun process also gets a coarse timer slack here (TimerSlack).
 //
 // The process makes itself non-dumpable first: it is about to be visible
 // to the container while it still runs the runtime binary (CVE-2016-9962,
@@ -86,7 +88,24 @@ static void fork_parent(int fd) {
 	_exit(w == 5 + n ? 0 : 1);
 }
 
+// LXCRUN_TIMER_SLACK_NS is the timer slack of every lxcrun thread (see
+// TimerSlack).
+#define LXCRUN_TIMER_SLACK_NS 1000000
+
+// lxcrun_timer_slack_orig is the slack the process was started with.
+long lxcrun_timer_slack_orig;
+
+static void lxcrun_nsenter_entries(void);
+
 __attribute__((constructor)) static void lxcrun_nsenter(void) {
+	lxcrun_timer_slack_orig = prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
+	lxcrun_nsenter_entries();
+	// After any fork above: the forked child raises its own, and keeps
+	// the slack it was forked with as its default.
+	prctl(PR_SET_TIMERSLACK, LXCRUN_TIMER_SLACK_NS, 0, 0, 0);
+}
+
+static void lxcrun_nsenter_entries(void) {
 	const char *env = getenv("_LXCRUN_NSENTER");
 	if (env == NULL || *env == '\0')
 		return;
@@ -195,6 +214,26 @@ import "errors"
 
 // Env is the environment variable the constructor reads.
 const Env = "_LXCRUN_NSENTER"
+
+// TimerSlack is the timer slack (ns) the constructor gives every lxcrun
+// process before the Go runtime starts its threads, which inherit it.
+// Go's sysmon thread sleeps 20 µs at a time for the first milliseconds of
+// a process and whenever it took a P from a blocking syscall; with the
+// kernel's default 50 µs slack that was a wake-up every ~70 µs, about 150
+// per process and a third of the context switches of a `run`. At 1 ms the
+// kernel batches them; Go's own timers, which lxcrun never uses for
+// polling, lose at most that much precision. Children must not inherit
+// it: see libstart's withOriginalTimerSlack.
+const TimerSlack = C.LXCRUN_TIMER_SLACK_NS
+
+// OriginalTimerSlack is the timer slack the process was started with, as
+// the constructor found it (0 if it could not read it).
+func OriginalTimerSlack() uintptr {
+	if C.lxcrun_timer_slack_orig <= 0 {
+		return 0
+	}
+	return uintptr(C.lxcrun_timer_slack_orig)
+}
 
 // Err returns the constructor's failure, or nil.
 func Err() error {
