@@ -26,6 +26,7 @@ import (
 //go:generate go run github.com/mailru/easyjson/easyjson conf.go sync.go state.go start.go exec.go
 //go:generate go run github.com/mailru/easyjson/easyjson -disallow_unknown_fields specdoc.go
 //go:generate sed -i -e /mailru.easyjson.$/d -e /_.easyjson.Marshaler$/d -e s/(easyjson.Marshaler)/(marshaler)/g -e s/(easyjson.Unmarshaler)/(unmarshaler)/g conf_easyjson.go sync_easyjson.go state_easyjson.go start_easyjson.go exec_easyjson.go specdoc_easyjson.go
+//go:generate sed -i "1a //lint:file-ignore SA1019 generated: it decodes every field of the spec, deprecated ones (prestart) too" specdoc_easyjson.go
 //go:generate gofmt -w conf_easyjson.go sync_easyjson.go state_easyjson.go start_easyjson.go exec_easyjson.go specdoc_easyjson.go
 
 // marshaler is a type with a generated encoder.
