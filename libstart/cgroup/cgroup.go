@@ -48,6 +48,9 @@ func New(cfg Config, paths map[string]string) (*Manager, error) {
 	} else {
 		cg.Path = cfg.Path
 	}
+	if paths == nil && !cfg.Systemd {
+		paths, _ = v1Paths(cfg.Path)
+	}
 	m, err := manager.NewWithPaths(cg, paths)
 	if err != nil {
 		return nil, fmt.Errorf("cgroup manager: %w", err)
