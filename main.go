@@ -16,6 +16,7 @@ import (
 	"strings"
 
 	"github.com/lxcrun/lxcrun/libstart"
+	"github.com/lxcrun/lxcrun/libstart/nsenter"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/urfave/cli/v2"
 )
@@ -31,7 +32,9 @@ func main() {
 	// start fast and must not depend on flags.
 	// One P: lxcrun does no parallel work, and idle Ps spinning for work
 	// cost CPU on every invocation (the containerd shim even passes
-	// GOMAXPROCS=4 to its runtime).
+	// GOMAXPROCS=4 to its runtime). The runtime already started with one
+	// (see nsenter.RestoreEnv); the call covers an empty environment.
+	nsenter.RestoreEnv()
 	runtime.GOMAXPROCS(1)
 	if len(os.Args) > 1 && os.Args[1] == "init" {
 		os.Exit(libstart.InitMain())
