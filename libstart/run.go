@@ -1,12 +1,9 @@
 package libstart
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"os/signal"
-	"path/filepath"
 
 	"golang.org/x/sys/unix"
 )
@@ -44,8 +41,13 @@ func Run(opts RunOpts) (int, error) {
 	sigc := notifySignals()
 
 	var tty *terminal
+	// config.json is read once, here: Create takes the decoded spec. A
+	// config that does not load is left to Create, to report as create does.
+	if spec, err := LoadSpec(opts.Bundle); err == nil {
+		opts.Spec = spec
+	}
 	if opts.ConsoleSocket == "" {
-		if t, err := wantsTerminal(opts.Bundle); err == nil && t {
+		if opts.Spec != nil && opts.Spec.Process != nil && opts.Spec.Process.Terminal {
 			pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 			if err != nil {
 				return 0, fmt.Errorf("console socketpair: %w", err)
@@ -143,26 +145,4 @@ func exitCode(ws unix.WaitStatus) int {
 		return 128 + int(ws.Signal())
 	}
 	return ws.ExitStatus()
-}
-
-// wantsTerminal peeks at process.terminal before create, so run knows
-// whether to offer its own console socket. It decodes that one field, not
-// the whole spec a second time.
-func wantsTerminal(bundle string) (bool, error) {
-	data, err := os.ReadFile(filepath.Join(bundle, "config.json"))
-	if err != nil {
-		return false, err
-	}
-	var peek struct {
-		Process *struct {
-			Terminal bool `json:"terminal"`
-		} `json:"process"`
-	}
-	if err := json.Unmarshal(data, &peek); err != nil {
-		return false, err
-	}
-	if peek.Process == nil {
-		return false, errors.New("no process")
-	}
-	return peek.Process.Terminal, nil
 }

@@ -3,6 +3,7 @@ package libstart
 import (
 	"errors"
 	"fmt"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"io"
 	"os"
 	"path/filepath"
@@ -33,6 +34,9 @@ type CreateOpts struct {
 	ConsoleFile *os.File
 	// Stdio are the init's fds 0, 1, 2 (default: the caller's).
 	Stdio [3]*os.File
+	// Spec, when set, is the bundle's config.json already decoded (run
+	// reads it first to see whether the process wants a terminal).
+	Spec *specs.Spec
 }
 
 // initMsg is the payload of msgConf: the Conf plus what the init cannot
@@ -84,9 +88,11 @@ func initHandler(opts CreateOpts) (*Handler, error) {
 	if err := ValidateID(opts.ID); err != nil {
 		return nil, err
 	}
-	spec, err := LoadSpec(bundle)
-	if err != nil {
-		return nil, err
+	spec := opts.Spec
+	if spec == nil {
+		if spec, err = LoadSpec(bundle); err != nil {
+			return nil, err
+		}
 	}
 	conf, err := FromSpec(spec, SpecOptions{ID: opts.ID, Bundle: bundle, NoPivot: opts.NoPivot,
 		NoNewKeyring: opts.NoNewKeyring, SystemdCgroup: opts.SystemdCgroup, Root: opts.Root})
