@@ -7,12 +7,12 @@ import (
 
 // createFlags are shared by create and run.
 var createFlags = []cli.Flag{
-	&cli.StringFlag{Name: "bundle", Aliases: []string{"b"}, Value: ".", Usage: "path to the root of the bundle directory"},
-	&cli.StringFlag{Name: "pid-file", Usage: "file to write the container init's pid to"},
-	&cli.StringFlag{Name: "console-socket", Usage: "unix socket that receives the pty master of a terminal container"},
+	strFlag(cli.StringFlag{Name: "bundle", Aliases: []string{"b"}, Value: ".", Usage: "path to the root of the bundle directory"}),
+	strFlag(cli.StringFlag{Name: "pid-file", Usage: "file to write the container init's pid to"}),
+	strFlag(cli.StringFlag{Name: "console-socket", Usage: "unix socket that receives the pty master of a terminal container"}),
 	&cli.BoolFlag{Name: "no-pivot", Usage: "do not use pivot_root to jail the process inside the rootfs"},
 	&cli.BoolFlag{Name: "no-new-keyring", Usage: "do not create a new session keyring for the container"},
-	&cli.UintFlag{Name: "preserve-fds", Usage: "pass N additional file descriptors (3 .. 3+N-1) to the container"},
+	uFlag(cli.UintFlag{Name: "preserve-fds", Usage: "pass N additional file descriptors (3 .. 3+N-1) to the container"}),
 	&cli.BoolFlag{Name: "monitor", Usage: "keep a monitor as the init's parent that records its exit status (not for shims: they reap the init)"},
 }
 

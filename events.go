@@ -15,7 +15,7 @@ var eventsCommand = &cli.Command{
 	ArgsUsage: "<container-id>",
 	Flags: []cli.Flag{
 		&cli.BoolFlag{Name: "stats", Usage: "display the container's statistics once, then exit"},
-		&cli.DurationFlag{Name: "interval", Value: 5e9, Usage: "interval between statistics events"},
+		durFlag(cli.DurationFlag{Name: "interval", Value: 5e9, Usage: "interval between statistics events"}),
 		&cli.BoolFlag{Name: "lifecycle", Usage: "print a state event for every status change until the container is deleted"},
 	},
 	Action: func(c *cli.Context) error {

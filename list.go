@@ -15,7 +15,7 @@ var listCommand = &cli.Command{
 	Name:  "list",
 	Usage: "list the containers under the root directory",
 	Flags: []cli.Flag{
-		&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "table", Usage: "table or json"},
+		strFlag(cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "table", Usage: "table or json"}),
 		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print only the container ids"},
 	},
 	Action: func(c *cli.Context) error {

@@ -58,13 +58,13 @@ func newApp() *cli.App {
 		Version:              version,
 		EnableBashCompletion: false,
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "root", Value: "/run/lxcrun", Usage: "root directory for storage of container state"},
-			&cli.StringFlag{Name: "log", Usage: "set the log file to write lxcrun logs to (default is stderr)"},
-			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "set the log format ('text' or 'json')"},
+			strFlag(cli.StringFlag{Name: "root", Value: "/run/lxcrun", Usage: "root directory for storage of container state"}),
+			strFlag(cli.StringFlag{Name: "log", Usage: "set the log file to write lxcrun logs to (default is stderr)"}),
+			strFlag(cli.StringFlag{Name: "log-format", Value: "text", Usage: "set the log format ('text' or 'json')"}),
 			&cli.BoolFlag{Name: "debug", Usage: "enable debug logging"},
 			&cli.BoolFlag{Name: "systemd-cgroup", Usage: "use systemd to manage cgroups (cgroupsPath is slice:prefix:name)"},
-			&cli.StringFlag{Name: "criu", Hidden: true, Usage: "ignored (runc compatibility)"},
-			&cli.StringFlag{Name: "rootless", Value: "auto", Hidden: true, Usage: "ignored (runc compatibility)"},
+			strFlag(cli.StringFlag{Name: "criu", Hidden: true, Usage: "ignored (runc compatibility)"}),
+			strFlag(cli.StringFlag{Name: "rootless", Value: "auto", Hidden: true, Usage: "ignored (runc compatibility)"}),
 		},
 		Before: setupLogging,
 		Commands: []*cli.Command{

@@ -17,7 +17,7 @@ var psCommand = &cli.Command{
 	Usage:     "display the processes running inside a container",
 	ArgsUsage: "<container-id> [ps options]",
 	Flags: []cli.Flag{
-		&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "table", Usage: "table or json"},
+		strFlag(cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "table", Usage: "table or json"}),
 	},
 	Action: func(c *cli.Context) error {
 		if err := checkArgs(c, 1, -1); err != nil {

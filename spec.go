@@ -15,7 +15,7 @@ var specCommand = &cli.Command{
 	Name:  "spec",
 	Usage: "create a new specification file (config.json)",
 	Flags: []cli.Flag{
-		&cli.StringFlag{Name: "bundle", Aliases: []string{"b"}, Usage: "path to the root of the bundle directory"},
+		strFlag(cli.StringFlag{Name: "bundle", Aliases: []string{"b"}, Usage: "path to the root of the bundle directory"}),
 		&cli.BoolFlag{Name: "rootless", Usage: "generate a configuration for a rootless container"},
 	},
 	Action: func(c *cli.Context) error {

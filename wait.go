@@ -14,7 +14,7 @@ var waitCommand = &cli.Command{
 	Flags: []cli.Flag{
 		&cli.StringSliceFlag{Name: "state", Aliases: []string{"s"}, Value: cli.NewStringSlice(libstart.StatusStopped),
 			Usage: "state to wait for: created, running, paused or stopped (repeatable)"},
-		&cli.DurationFlag{Name: "timeout", Aliases: []string{"t"}, Usage: "give up after this long (default: wait forever)"},
+		durFlag(cli.DurationFlag{Name: "timeout", Aliases: []string{"t"}, Usage: "give up after this long (default: wait forever)"}),
 	},
 	Action: func(c *cli.Context) error {
 		id, err := oneID(c)
