@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"testing"
 	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
 // fill sets every exported field reachable from v to a non-zero value, so
@@ -145,4 +147,61 @@ func plainOf(v any) any {
 		p.Elem().FieldByName(f.Name).Set(rv.FieldByName(f.Name))
 	}
 	return p.Interface()
+}
+
+// TestSpecDocFields: specDoc has every field of specs.Spec, with its type
+// and JSON name, but the other platforms' sections. A field added to the
+// spec module would otherwise send every document that uses it down the
+// slow path, or (if it were added here without its copy) lose it.
+func TestSpecDocFields(t *testing.T) {
+	others := map[string]bool{"Solaris": true, "Windows": true, "VM": true, "ZOS": true, "FreeBSD": true}
+	want := map[string]reflect.StructField{}
+	st := reflect.TypeFor[specs.Spec]()
+	for i := 0; i < st.NumField(); i++ {
+		if f := st.Field(i); !others[f.Name] {
+			want[f.Name] = f
+		}
+	}
+	dt := reflect.TypeFor[specDoc]()
+	if dt.NumField() != len(want) {
+		t.Errorf("specDoc has %d fields, specs.Spec %d besides other platforms'", dt.NumField(), len(want))
+	}
+	for i := 0; i < dt.NumField(); i++ {
+		f := dt.Field(i)
+		w, ok := want[f.Name]
+		if !ok || f.Type != w.Type || f.Tag.Get("json") != w.Tag.Get("json") {
+			t.Errorf("specDoc.%s (%v, json %q) does not match specs.Spec", f.Name, f.Type, f.Tag.Get("json"))
+		}
+	}
+	// And decodeSpecFast copies every one of them.
+	var d specDoc
+	fill(reflect.ValueOf(&d), 0)
+	data, err := json.Marshal(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, ok := decodeSpecFast(data)
+	if !ok {
+		t.Fatalf("a filled specDoc takes the slow path: %s", data)
+	}
+	var std specs.Spec
+	if err := json.Unmarshal(data, &std); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(*got, std) {
+		t.Errorf("decodeSpecFast lost data:\n got %+v\nwant %+v", *got, std)
+	}
+}
+
+// TestDecodeSpecOtherPlatforms: a section for another platform sends the
+// document to encoding/json, which keeps it, as runc would.
+func TestDecodeSpecOtherPlatforms(t *testing.T) {
+	doc := []byte(`{"ociVersion":"1.0.2","process":{"args":["sh"],"cwd":"/"},"vm":{"hypervisor":{"path":"/hv"}}}`)
+	if _, ok := decodeSpecFast(doc); ok {
+		t.Fatal("the generated decoder took a document with a vm section")
+	}
+	spec, err := DecodeSpec(doc)
+	if err != nil || spec.VM == nil || spec.VM.Hypervisor.Path != "/hv" || spec.Process == nil {
+		t.Fatalf("DecodeSpec = %+v, %v", spec, err)
+	}
 }

@@ -67,11 +67,11 @@ func mkdirInRoot(root *os.File, path string, mode uint32) (*os.File, error) {
 		return f, nil
 	}
 	dir, base := filepath.Split(filepath.Clean("/" + path))
+	if base == "" {
+		return pathrs.MkdirAllHandle(root, path, os.FileMode(mode))
+	}
 	parent, err := openInRoot(root, dir)
-	if err != nil || base == "" {
-		if parent != nil {
-			parent.Close()
-		}
+	if err != nil {
 		return pathrs.MkdirAllHandle(root, path, os.FileMode(mode))
 	}
 	defer parent.Close()

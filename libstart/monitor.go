@@ -97,7 +97,7 @@ func CreateMonitored(opts CreateOpts) error {
 	}
 	files = append(files, pw.Fd())
 	env := []string{envMonitor + "=" + strconv.Itoa(len(files)-1), "GOMAXPROCS=1"}
-	// With the default timer slack, which the monitor passes on to the
+	// With the original timer slack, which the monitor passes on to the
 	// container it creates.
 	var pid int
 	err = withOriginalTimerSlack(func() (err error) {

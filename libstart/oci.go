@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/lxcrun/lxcrun/libstart/cgroup"
 	"github.com/lxcrun/lxcrun/libstart/seccomp"
@@ -51,14 +50,10 @@ func LoadSpec(bundle string) (*specs.Spec, error) {
 // when the document uses only known keys, else with encoding/json (see
 // specDoc). FuzzDecodeSpec checks that both give the same Spec.
 func DecodeSpec(data []byte) (*specs.Spec, error) {
-	var spec specs.Spec
-	// The generated lexer is more lenient than encoding/json: it takes raw
-	// control characters in strings and keeps invalid UTF-8 that
-	// encoding/json replaces with U+FFFD. Such documents go the slow way.
-	if utf8.Valid(data) && json.Valid(data) && decodeJSON(data, (*specDoc)(&spec)) == nil {
-		return &spec, nil
+	if spec, ok := decodeSpecFast(data); ok {
+		return spec, nil
 	}
-	spec = specs.Spec{}
+	var spec specs.Spec
 	// A decoder, not Unmarshal, so an empty file reports EOF as runc's does.
 	if err := json.NewDecoder(bytes.NewReader(data)).Decode(&spec); err != nil {
 		return nil, fmt.Errorf("config.json: invalid JSON: %w", err)

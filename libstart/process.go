@@ -18,9 +18,10 @@ import (
 
 // prepareProcess restores the timer slack and sets the working directory,
 // umask, rlimits, credentials and capabilities of the calling thread's
-// process, and returns the resolved executable. Without no_new_privs a seccomp filter needs CAP_SYS_ADMIN to
-// load, so it is loaded here, just before the capabilities are dropped;
-// with no_new_privs execProcess loads it as the very last step.
+// process, and returns the resolved executable. Without no_new_privs a
+// seccomp filter needs CAP_SYS_ADMIN to load, so it is loaded here, just
+// before the capabilities are dropped; with no_new_privs execProcess loads
+// it as the very last step.
 //
 // notify receives the seccomp notify fd, when the filter has one.
 func prepareProcess(p *Process, preserveFDs int, filter *seccomp.Program, notify func(int) error) (string, error) {

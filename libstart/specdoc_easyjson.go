@@ -137,56 +137,6 @@ func easyjsonD8198eb7DecodeGithubComLxcrunLxcrunLibstart(in *jlexer.Lexer, out *
 				}
 				easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo4(in, out.Linux)
 			}
-		case "solaris":
-			if in.IsNull() {
-				in.Skip()
-				out.Solaris = nil
-			} else {
-				if out.Solaris == nil {
-					out.Solaris = new(specs_go.Solaris)
-				}
-				easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo5(in, out.Solaris)
-			}
-		case "windows":
-			if in.IsNull() {
-				in.Skip()
-				out.Windows = nil
-			} else {
-				if out.Windows == nil {
-					out.Windows = new(specs_go.Windows)
-				}
-				easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo6(in, out.Windows)
-			}
-		case "vm":
-			if in.IsNull() {
-				in.Skip()
-				out.VM = nil
-			} else {
-				if out.VM == nil {
-					out.VM = new(specs_go.VM)
-				}
-				easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo7(in, out.VM)
-			}
-		case "zos":
-			if in.IsNull() {
-				in.Skip()
-				out.ZOS = nil
-			} else {
-				if out.ZOS == nil {
-					out.ZOS = new(specs_go.ZOS)
-				}
-				easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo8(in, out.ZOS)
-			}
-		case "freebsd":
-			if in.IsNull() {
-				in.Skip()
-				out.FreeBSD = nil
-			} else {
-				if out.FreeBSD == nil {
-					out.FreeBSD = new(specs_go.FreeBSD)
-				}
-				easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo9(in, out.FreeBSD)
-			}
 		default:
 			in.AddError(&jlexer.LexerError{
 				Offset: in.GetPos(),
@@ -273,31 +223,6 @@ func easyjsonD8198eb7EncodeGithubComLxcrunLxcrunLibstart(out *jwriter.Writer, in
 		out.RawString(prefix)
 		easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo4(out, *in.Linux)
 	}
-	if in.Solaris != nil {
-		const prefix string = ",\"solaris\":"
-		out.RawString(prefix)
-		easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo5(out, *in.Solaris)
-	}
-	if in.Windows != nil {
-		const prefix string = ",\"windows\":"
-		out.RawString(prefix)
-		easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo6(out, *in.Windows)
-	}
-	if in.VM != nil {
-		const prefix string = ",\"vm\":"
-		out.RawString(prefix)
-		easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo7(out, *in.VM)
-	}
-	if in.ZOS != nil {
-		const prefix string = ",\"zos\":"
-		out.RawString(prefix)
-		easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo8(out, *in.ZOS)
-	}
-	if in.FreeBSD != nil {
-		const prefix string = ",\"freebsd\":"
-		out.RawString(prefix)
-		easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo9(out, *in.FreeBSD)
-	}
 	out.RawByte('}')
 }
 
@@ -323,2832 +248,6 @@ func (v *specDoc) UnmarshalJSON(data []byte) error {
 // UnmarshalEasyJSON supports easyjson.Unmarshaler interface
 func (v *specDoc) UnmarshalEasyJSON(l *jlexer.Lexer) {
 	easyjsonD8198eb7DecodeGithubComLxcrunLxcrunLibstart(l, v)
-}
-func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo9(in *jlexer.Lexer, out *specs_go.FreeBSD) {
-	isTopLevel := in.IsStart()
-	if in.IsNull() {
-		if isTopLevel {
-			in.Consumed()
-		}
-		in.Skip()
-		return
-	}
-	in.Delim('{')
-	for !in.IsDelim('}') {
-		key := in.UnsafeFieldName(false)
-		in.WantColon()
-		switch key {
-		case "devices":
-			if in.IsNull() {
-				in.Skip()
-				out.Devices = nil
-			} else {
-				in.Delim('[')
-				if out.Devices == nil {
-					if !in.IsDelim(']') {
-						out.Devices = make([]specs_go.FreeBSDDevice, 0, 2)
-					} else {
-						out.Devices = []specs_go.FreeBSDDevice{}
-					}
-				} else {
-					out.Devices = (out.Devices)[:0]
-				}
-				for !in.IsDelim(']') {
-					var v6 specs_go.FreeBSDDevice
-					easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo10(in, &v6)
-					out.Devices = append(out.Devices, v6)
-					in.WantComma()
-				}
-				in.Delim(']')
-			}
-		case "jail":
-			if in.IsNull() {
-				in.Skip()
-				out.Jail = nil
-			} else {
-				if out.Jail == nil {
-					out.Jail = new(specs_go.FreeBSDJail)
-				}
-				easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo11(in, out.Jail)
-			}
-		default:
-			in.AddError(&jlexer.LexerError{
-				Offset: in.GetPos(),
-				Reason: "unknown field",
-				Data:   key,
-			})
-		}
-		in.WantComma()
-	}
-	in.Delim('}')
-	if isTopLevel {
-		in.Consumed()
-	}
-}
-func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo9(out *jwriter.Writer, in specs_go.FreeBSD) {
-	out.RawByte('{')
-	first := true
-	_ = first
-	if len(in.Devices) != 0 {
-		const prefix string = ",\"devices\":"
-		first = false
-		out.RawString(prefix[1:])
-		{
-			out.RawByte('[')
-			for v7, v8 := range in.Devices {
-				if v7 > 0 {
-					out.RawByte(',')
-				}
-				easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo10(out, v8)
-			}
-			out.RawByte(']')
-		}
-	}
-	if in.Jail != nil {
-		const prefix string = ",\"jail\":"
-		if first {
-			first = false
-			out.RawString(prefix[1:])
-		} else {
-			out.RawString(prefix)
-		}
-		easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo11(out, *in.Jail)
-	}
-	out.RawByte('}')
-}
-func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo11(in *jlexer.Lexer, out *specs_go.FreeBSDJail) {
-	isTopLevel := in.IsStart()
-	if in.IsNull() {
-		if isTopLevel {
-			in.Consumed()
-		}
-		in.Skip()
-		return
-	}
-	in.Delim('{')
-	for !in.IsDelim('}') {
-		key := in.UnsafeFieldName(false)
-		in.WantColon()
-		switch key {
-		case "parent":
-			if in.IsNull() {
-				in.Skip()
-			} else {
-				out.Parent = string(in.String())
-			}
-		case "host":
-			if in.IsNull() {
-				in.Skip()
-			} else {
-				out.Host = specs_go.FreeBSDSharing(in.String())
-			}
-		case "ip4":
-			if in.IsNull() {
-				in.Skip()
-			} else {
-				out.Ip4 = specs_go.FreeBSDSharing(in.String())
-			}
-		case "ip4Addr":
-			if in.IsNull() {
-				in.Skip()
-				out.Ip4Addr = nil
-			} else {
-				in.Delim('[')
-				if out.Ip4Addr == nil {
-					if !in.IsDelim(']') {
-						out.Ip4Addr = make([]string, 0, 4)
-					} else {
-						out.Ip4Addr = []string{}
-					}
-				} else {
-					out.Ip4Addr = (out.Ip4Addr)[:0]
-				}
-				for !in.IsDelim(']') {
-					var v9 string
-					if in.IsNull() {
-						in.Skip()
-					} else {
-						v9 = string(in.String())
-					}
-					out.Ip4Addr = append(out.Ip4Addr, v9)
-					in.WantComma()
-				}
-				in.Delim(']')
-			}
-		case "ip6":
-			if in.IsNull() {
-				in.Skip()
-			} else {
-				out.Ip6 = specs_go.FreeBSDSharing(in.String())
-			}
-		case "ip6Addr":
-			if in.IsNull() {
-				in.Skip()
-				out.Ip6Addr = nil
-			} else {
-				in.Delim('[')
-				if out.Ip6Addr == nil {
-					if !in.IsDelim(']') {
-						out.Ip6Addr = make([]string, 0, 4)
-					} else {
-						out.Ip6Addr = []string{}
-					}
-				} else {
-					out.Ip6Addr = (out.Ip6Addr)[:0]
-				}
-				for !in.IsDelim(']') {
-					var v10 string
-					if in.IsNull() {
-						in.Skip()
-					} else {
-						v10 = string(in.String())
-					}
-					out.Ip6Addr = append(out.Ip6Addr, v10)
-					in.WantComma()
-				}
-				in.Delim(']')
-			}
-		case "vnet":
-			if in.IsNull() {
-				in.Skip()
-			} else {
-				out.Vnet = specs_go.FreeBSDSharing(in.String())
-			}
-		case "interface":
-			if in.IsNull() {
-				in.Skip()
-			} else {
-				out.Interface = string(in.String())
-			}
-		case "vnetInterfaces":
-			if in.IsNull() {
-				in.Skip()
-				out.VnetInterfaces = nil
-			} else {
-				in.Delim('[')
-				if out.VnetInterfaces == nil {
-					if !in.IsDelim(']') {
-						out.VnetInterfaces = make([]string, 0, 4)
-					} else {
-						out.VnetInterfaces = []string{}
-					}
-				} else {
-					out.VnetInterfaces = (out.VnetInterfaces)[:0]
-				}
-				for !in.IsDelim(']') {
-					var v11 string
-					if in.IsNull() {
-						in.Skip()
-					} else {
-						v11 = string(in.String())
-					}
-					out.VnetInterfaces = append(out.VnetInterfaces, v11)
-					in.WantComma()
-				}
-				in.Delim(']')
-			}
-		case "sysvmsg":
-			if in.IsNull() {
-				in.Skip()
-			} else {
-				out.SysVMsg = specs_go.FreeBSDSharing(in.String())
-			}
-		case "sysvsem":
-			if in.IsNull() {
-				in.Skip()
-			} else {
-				out.SysVSem = specs_go.FreeBSDSharing(in.String())
-			}
-		case "sysvshm":
-			if in.IsNull() {
-				in.Skip()
-			} else {
-				out.SysVShm = specs_go.FreeBSDSharing(in.String())
-			}
-		case "enforceStatfs":
-			if in.IsNull() {
-				in.Skip()
-				out.EnforceStatfs = nil
-			} else {
-				if out.EnforceStatfs == nil {
-					out.EnforceStatfs = new(int)
-				}
-				if in.IsNull() {
-					in.Skip()
-				} else {
-					*out.EnforceStatfs = int(in.Int())
-				}
-			}
-		case "allow":
-			if in.IsNull() {
-				in.Skip()
-				out.Allow = nil
-			} else {
-				if out.Allow == nil {
-					out.Allow = new(specs_go.FreeBSDJailAllow)
-				}
-				easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo12(in, out.Allow)
-			}
-		default:
-			in.AddError(&jlexer.LexerError{
-				Offset: in.GetPos(),
-				Reason: "unknown field",
-				Data:   key,
-			})
-		}
-		in.WantComma()
-	}
-	in.Delim('}')
-	if isTopLevel {
-		in.Consumed()
-	}
-}
-func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo11(out *jwriter.Writer, in specs_go.FreeBSDJail) {
-	out.RawByte('{')
-	first := true
-	_ = first
-	if in.Parent != "" {
-		const prefix string = ",\"parent\":"
-		first = false
-		out.RawString(prefix[1:])
-		out.String(string(in.Parent))
-	}
-	if in.Host != "" {
-		const prefix string = ",\"host\":"
-		if first {
-			first = false
-			out.RawString(prefix[1:])
-		} else {
-			out.RawString(prefix)
-		}
-		out.String(string(in.Host))
-	}
-	if in.Ip4 != "" {
-		const prefix string = ",\"ip4\":"
-		if first {
-			first = false
-			out.RawString(prefix[1:])
-		} else {
-			out.RawString(prefix)
-		}
-		out.String(string(in.Ip4))
-	}
-	if len(in.Ip4Addr) != 0 {
-		const prefix string = ",\"ip4Addr\":"
-		if first {
-			first = false
-			out.RawString(prefix[1:])
-		} else {
-			out.RawString(prefix)
-		}
-		{
-			out.RawByte('[')
-			for v12, v13 := range in.Ip4Addr {
-				if v12 > 0 {
-					out.RawByte(',')
-				}
-				out.String(string(v13))
-			}
-			out.RawByte(']')
-		}
-	}
-	if in.Ip6 != "" {
-		const prefix string = ",\"ip6\":"
-		if first {
-			first = false
-			out.RawString(prefix[1:])
-		} else {
-			out.RawString(prefix)
-		}
-		out.String(string(in.Ip6))
-	}
-	if len(in.Ip6Addr) != 0 {
-		const prefix string = ",\"ip6Addr\":"
-		if first {
-			first = false
-			out.RawString(prefix[1:])
-		} else {
-			out.RawString(prefix)
-		}
-		{
-			out.RawByte('[')
-			for v14, v15 := range in.Ip6Addr {
-				if v14 > 0 {
-					out.RawByte(',')
-				}
-				out.String(string(v15))
-			}
-			out.RawByte(']')
-		}
-	}
-	if in.Vnet != "" {
-		const prefix string = ",\"vnet\":"
-		if first {
-			first = false
-			out.RawString(prefix[1:])
-		} else {
-			out.RawString(prefix)
-		}
-		out.String(string(in.Vnet))
-	}
-	if in.Interface != "" {
-		const prefix string = ",\"interface\":"
-		if first {
-			first = false
-			out.RawString(prefix[1:])
-		} else {
-			out.RawString(prefix)
-		}
-		out.String(string(in.Interface))
-	}
-	if len(in.VnetInterfaces) != 0 {
-		const prefix string = ",\"vnetInterfaces\":"
-		if first {
-			first = false
-			out.RawString(prefix[1:])
-		} else {
-			out.RawString(prefix)
-		}
-		{
-			out.RawByte('[')
-			for v16, v17 := range in.VnetInterfaces {
-				if v16 > 0 {
-					out.RawByte(',')
-				}
-				out.String(string(v17))
-			}
-			out.RawByte(']')
-		}
-	}
-	if in.SysVMsg != "" {
-		const prefix string = ",\"sysvmsg\":"
-		if first {
-			first = false
-			out.RawString(prefix[1:])
-		} else {
-			out.RawString(prefix)
-		}
-		out.String(string(in.SysVMsg))
-	}
-	if in.SysVSem != "" {
-		const prefix string = ",\"sysvsem\":"
-		if first {
-			first = false
-			out.RawString(prefix[1:])
-		} else {
-			out.RawString(prefix)
-		}
-		out.String(string(in.SysVSem))
-	}
-	if in.SysVShm != "" {
-		const prefix string = ",\"sysvshm\":"
-		if first {
-			first = false
-			out.RawString(prefix[1:])
-		} else {
-			out.RawString(prefix)
-		}
-		out.String(string(in.SysVShm))
-	}
-	if in.EnforceStatfs != nil {
-		const prefix string = ",\"enforceStatfs\":"
-		if first {
-			first = false
-			out.RawString(prefix[1:])
-		} else {
-			out.RawString(prefix)
-		}
-		out.Int(int(*in.EnforceStatfs))
-	}
-	if in.Allow != nil {
-		const prefix string = ",\"allow\":"
-		if first {
-			first = false
-			out.RawString(prefix[1:])
-		} else {
-			out.RawString(prefix)
-		}
-		easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo12(out, *in.Allow)
-	}
-	out.RawByte('}')
-}
-func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo12(in *jlexer.Lexer, out *specs_go.FreeBSDJailAllow) {
-	isTopLevel := in.IsStart()
-	if in.IsNull() {
-		if isTopLevel {
-			in.Consumed()
-		}
-		in.Skip()
-		return
-	}
-	in.Delim('{')
-	for !in.IsDelim('}') {
-		key := in.UnsafeFieldName(false)
-		in.WantColon()
-		switch key {
-		case "setHostname":
-			if in.IsNull() {
-				in.Skip()
-			} else {
-				out.SetHostname = bool(in.Bool())
-			}
-		case "rawSockets":
-			if in.IsNull() {
-				in.Skip()
-			} else {
-				out.RawSockets = bool(in.Bool())
-			}
-		case "chflags":
-			if in.IsNull() {
-				in.Skip()
-			} else {
-				out.Chflags = bool(in.Bool())
-			}
-		case "mount":
-			if in.IsNull() {
-				in.Skip()
-				out.Mount = nil
-			} else {
-				in.Delim('[')
-				if out.Mount == nil {
-					if !in.IsDelim(']') {
-						out.Mount = make([]string, 0, 4)
-					} else {
-						out.Mount = []string{}
-					}
-				} else {
-					out.Mount = (out.Mount)[:0]
-				}
-				for !in.IsDelim(']') {
-					var v18 string
-					if in.IsNull() {
-						in.Skip()
-					} else {
-						v18 = string(in.String())
-					}
-					out.Mount = append(out.Mount, v18)
-					in.WantComma()
-				}
-				in.Delim(']')
-			}
-		case "quotas":
-			if in.IsNull() {
-				in.Skip()
-			} else {
-				out.Quotas = bool(in.Bool())
-			}
-		case "socketAf":
-			if in.IsNull() {
-				in.Skip()
-			} else {
-				out.SocketAf = bool(in.Bool())
-			}
-		case "mlock":
-			if in.IsNull() {
-				in.Skip()
-			} else {
-				out.Mlock = bool(in.Bool())
-			}
-		case "reservedPorts":
-			if in.IsNull() {
-				in.Skip()
-			} else {
-				out.ReservedPorts = bool(in.Bool())
-			}
-		case "suser":
-			if in.IsNull() {
-				in.Skip()
-			} else {
-				out.Suser = bool(in.Bool())
-			}
-		default:
-			in.AddError(&jlexer.LexerError{
-				Offset: in.GetPos(),
-				Reason: "unknown field",
-				Data:   key,
-			})
-		}
-		in.WantComma()
-	}
-	in.Delim('}')
-	if isTopLevel {
-		in.Consumed()
-	}
-}
-func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo12(out *jwriter.Writer, in specs_go.FreeBSDJailAllow) {
-	out.RawByte('{')
-	first := true
-	_ = first
-	if in.SetHostname {
-		const prefix string = ",\"setHostname\":"
-		first = false
-		out.RawString(prefix[1:])
-		out.Bool(bool(in.SetHostname))
-	}
-	if in.RawSockets {
-		const prefix string = ",\"rawSockets\":"
-		if first {
-			first = false
-			out.RawString(prefix[1:])
-		} else {
-			out.RawString(prefix)
-		}
-		out.Bool(bool(in.RawSockets))
-	}
-	if in.Chflags {
-		const prefix string = ",\"chflags\":"
-		if first {
-			first = false
-			out.RawString(prefix[1:])
-		} else {
-			out.RawString(prefix)
-		}
-		out.Bool(bool(in.Chflags))
-	}
-	if len(in.Mount) != 0 {
-		const prefix string = ",\"mount\":"
-		if first {
-			first = false
-			out.RawString(prefix[1:])
-		} else {
-			out.RawString(prefix)
-		}
-		{
-			out.RawByte('[')
-			for v19, v20 := range in.Mount {
-				if v19 > 0 {
-					out.RawByte(',')
-				}
-				out.String(string(v20))
-			}
-			out.RawByte(']')
-		}
-	}
-	if in.Quotas {
-		const prefix string = ",\"quotas\":"
-		if first {
-			first = false
-			out.RawString(prefix[1:])
-		} else {
-			out.RawString(prefix)
-		}
-		out.Bool(bool(in.Quotas))
-	}
-	if in.SocketAf {
-		const prefix string = ",\"socketAf\":"
-		if first {
-			first = false
-			out.RawString(prefix[1:])
-		} else {
-			out.RawString(prefix)
-		}
-		out.Bool(bool(in.SocketAf))
-	}
-	if in.Mlock {
-		const prefix string = ",\"mlock\":"
-		if first {
-			first = false
-			out.RawString(prefix[1:])
-		} else {
-			out.RawString(prefix)
-		}
-		out.Bool(bool(in.Mlock))
-	}
-	if in.ReservedPorts {
-		const prefix string = ",\"reservedPorts\":"
-		if first {
-			first = false
-			out.RawString(prefix[1:])
-		} else {
-			out.RawString(prefix)
-		}
-		out.Bool(bool(in.ReservedPorts))
-	}
-	if in.Suser {
-		const prefix string = ",\"suser\":"
-		if first {
-			first = false
-			out.RawString(prefix[1:])
-		} else {
-			out.RawString(prefix)
-		}
-		out.Bool(bool(in.Suser))
-	}
-	out.RawByte('}')
-}
-func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo10(in *jlexer.Lexer, out *specs_go.FreeBSDDevice) {
-	isTopLevel := in.IsStart()
-	if in.IsNull() {
-		if isTopLevel {
-			in.Consumed()
-		}
-		in.Skip()
-		return
-	}
-	in.Delim('{')
-	for !in.IsDelim('}') {
-		key := in.UnsafeFieldName(false)
-		in.WantColon()
-		switch key {
-		case "path":
-			if in.IsNull() {
-				in.Skip()
-			} else {
-				out.Path = string(in.String())
-			}
-		case "mode":
-			if in.IsNull() {
-				in.Skip()
-				out.Mode = nil
-			} else {
-				if out.Mode == nil {
-					out.Mode = new(fs.FileMode)
-				}
-				if in.IsNull() {
-					in.Skip()
-				} else {
-					*out.Mode = fs.FileMode(in.Uint32())
-				}
-			}
-		default:
-			in.AddError(&jlexer.LexerError{
-				Offset: in.GetPos(),
-				Reason: "unknown field",
-				Data:   key,
-			})
-		}
-		in.WantComma()
-	}
-	in.Delim('}')
-	if isTopLevel {
-		in.Consumed()
-	}
-}
-func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo10(out *jwriter.Writer, in specs_go.FreeBSDDevice) {
-	out.RawByte('{')
-	first := true
-	_ = first
-	{
-		const prefix string = ",\"path\":"
-		out.RawString(prefix[1:])
-		out.String(string(in.Path))
-	}
-	if in.Mode != nil {
-		const prefix string = ",\"mode\":"
-		out.RawString(prefix)
-		out.Uint32(uint32(*in.Mode))
-	}
-	out.RawByte('}')
-}
-func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo8(in *jlexer.Lexer, out *specs_go.ZOS) {
-	isTopLevel := in.IsStart()
-	if in.IsNull() {
-		if isTopLevel {
-			in.Consumed()
-		}
-		in.Skip()
-		return
-	}
-	in.Delim('{')
-	for !in.IsDelim('}') {
-		key := in.UnsafeFieldName(false)
-		in.WantColon()
-		switch key {
-		case "namespaces":
-			if in.IsNull() {
-				in.Skip()
-				out.Namespaces = nil
-			} else {
-				in.Delim('[')
-				if out.Namespaces == nil {
-					if !in.IsDelim(']') {
-						out.Namespaces = make([]specs_go.ZOSNamespace, 0, 2)
-					} else {
-						out.Namespaces = []specs_go.ZOSNamespace{}
-					}
-				} else {
-					out.Namespaces = (out.Namespaces)[:0]
-				}
-				for !in.IsDelim(']') {
-					var v21 specs_go.ZOSNamespace
-					easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo13(in, &v21)
-					out.Namespaces = append(out.Namespaces, v21)
-					in.WantComma()
-				}
-				in.Delim(']')
-			}
-		default:
-			in.AddError(&jlexer.LexerError{
-				Offset: in.GetPos(),
-				Reason: "unknown field",
-				Data:   key,
-			})
-		}
-		in.WantComma()
-	}
-	in.Delim('}')
-	if isTopLevel {
-		in.Consumed()
-	}
-}
-func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo8(out *jwriter.Writer, in specs_go.ZOS) {
-	out.RawByte('{')
-	first := true
-	_ = first
-	if len(in.Namespaces) != 0 {
-		const prefix string = ",\"namespaces\":"
-		first = false
-		out.RawString(prefix[1:])
-		{
-			out.RawByte('[')
-			for v22, v23 := range in.Namespaces {
-				if v22 > 0 {
-					out.RawByte(',')
-				}
-				easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo13(out, v23)
-			}
-			out.RawByte(']')
-		}
-	}
-	out.RawByte('}')
-}
-func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo13(in *jlexer.Lexer, out *specs_go.ZOSNamespace) {
-	isTopLevel := in.IsStart()
-	if in.IsNull() {
-		if isTopLevel {
-			in.Consumed()
-		}
-		in.Skip()
-		return
-	}
-	in.Delim('{')
-	for !in.IsDelim('}') {
-		key := in.UnsafeFieldName(false)
-		in.WantColon()
-		switch key {
-		case "type":
-			if in.IsNull() {
-				in.Skip()
-			} else {
-				out.Type = specs_go.ZOSNamespaceType(in.String())
-			}
-		case "path":
-			if in.IsNull() {
-				in.Skip()
-			} else {
-				out.Path = string(in.String())
-			}
-		default:
-			in.AddError(&jlexer.LexerError{
-				Offset: in.GetPos(),
-				Reason: "unknown field",
-				Data:   key,
-			})
-		}
-		in.WantComma()
-	}
-	in.Delim('}')
-	if isTopLevel {
-		in.Consumed()
-	}
-}
-func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo13(out *jwriter.Writer, in specs_go.ZOSNamespace) {
-	out.RawByte('{')
-	first := true
-	_ = first
-	{
-		const prefix string = ",\"type\":"
-		out.RawString(prefix[1:])
-		out.String(string(in.Type))
-	}
-	if in.Path != "" {
-		const prefix string = ",\"path\":"
-		out.RawString(prefix)
-		out.String(string(in.Path))
-	}
-	out.RawByte('}')
-}
-func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo7(in *jlexer.Lexer, out *specs_go.VM) {
-	isTopLevel := in.IsStart()
-	if in.IsNull() {
-		if isTopLevel {
-			in.Consumed()
-		}
-		in.Skip()
-		return
-	}
-	in.Delim('{')
-	for !in.IsDelim('}') {
-		key := in.UnsafeFieldName(false)
-		in.WantColon()
-		switch key {
-		case "hypervisor":
-			easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo14(in, &out.Hypervisor)
-		case "kernel":
-			easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo15(in, &out.Kernel)
-		case "image":
-			easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo16(in, &out.Image)
-		case "hwconfig":
-			if in.IsNull() {
-				in.Skip()
-				out.HwConfig = nil
-			} else {
-				if out.HwConfig == nil {
-					out.HwConfig = new(specs_go.HWConfig)
-				}
-				easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo17(in, out.HwConfig)
-			}
-		default:
-			in.AddError(&jlexer.LexerError{
-				Offset: in.GetPos(),
-				Reason: "unknown field",
-				Data:   key,
-			})
-		}
-		in.WantComma()
-	}
-	in.Delim('}')
-	if isTopLevel {
-		in.Consumed()
-	}
-}
-func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo7(out *jwriter.Writer, in specs_go.VM) {
-	out.RawByte('{')
-	first := true
-	_ = first
-	if true {
-		const prefix string = ",\"hypervisor\":"
-		first = false
-		out.RawString(prefix[1:])
-		easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo14(out, in.Hypervisor)
-	}
-	{
-		const prefix string = ",\"kernel\":"
-		if first {
-			first = false
-			out.RawString(prefix[1:])
-		} else {
-			out.RawString(prefix)
-		}
-		easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo15(out, in.Kernel)
-	}
-	if true {
-		const prefix string = ",\"image\":"
-		out.RawString(prefix)
-		easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo16(out, in.Image)
-	}
-	if in.HwConfig != nil {
-		const prefix string = ",\"hwconfig\":"
-		out.RawString(prefix)
-		easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo17(out, *in.HwConfig)
-	}
-	out.RawByte('}')
-}
-func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo17(in *jlexer.Lexer, out *specs_go.HWConfig) {
-	isTopLevel := in.IsStart()
-	if in.IsNull() {
-		if isTopLevel {
-			in.Consumed()
-		}
-		in.Skip()
-		return
-	}
-	in.Delim('{')
-	for !in.IsDelim('}') {
-		key := in.UnsafeFieldName(false)
-		in.WantColon()
-		switch key {
-		case "deviceTree":
-			if in.IsNull() {
-				in.Skip()
-			} else {
-				out.DeviceTree = string(in.String())
-			}
-		case "vcpus":
-			if in.IsNull() {
-				in.Skip()
-				out.VCPUs = nil
-			} else {
-				if out.VCPUs == nil {
-					out.VCPUs = new(uint32)
-				}
-				if in.IsNull() {
-					in.Skip()
-				} else {
-					*out.VCPUs = uint32(in.Uint32())
-				}
-			}
-		case "memory":
-			if in.IsNull() {
-				in.Skip()
-				out.Memory = nil
-			} else {
-				if out.Memory == nil {
-					out.Memory = new(uint64)
-				}
-				if in.IsNull() {
-					in.Skip()
-				} else {
-					*out.Memory = uint64(in.Uint64())
-				}
-			}
-		case "dtdevs":
-			if in.IsNull() {
-				in.Skip()
-				out.DtDevs = nil
-			} else {
-				in.Delim('[')
-				if out.DtDevs == nil {
-					if !in.IsDelim(']') {
-						out.DtDevs = make([]string, 0, 4)
-					} else {
-						out.DtDevs = []string{}
-					}
-				} else {
-					out.DtDevs = (out.DtDevs)[:0]
-				}
-				for !in.IsDelim(']') {
-					var v24 string
-					if in.IsNull() {
-						in.Skip()
-					} else {
-						v24 = string(in.String())
-					}
-					out.DtDevs = append(out.DtDevs, v24)
-					in.WantComma()
-				}
-				in.Delim(']')
-			}
-		case "iomems":
-			if in.IsNull() {
-				in.Skip()
-				out.IOMems = nil
-			} else {
-				in.Delim('[')
-				if out.IOMems == nil {
-					if !in.IsDelim(']') {
-						out.IOMems = make([]specs_go.IOMems, 0, 2)
-					} else {
-						out.IOMems = []specs_go.IOMems{}
-					}
-				} else {
-					out.IOMems = (out.IOMems)[:0]
-				}
-				for !in.IsDelim(']') {
-					var v25 specs_go.IOMems
-					easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo18(in, &v25)
-					out.IOMems = append(out.IOMems, v25)
-					in.WantComma()
-				}
-				in.Delim(']')
-			}
-		case "irqs":
-			if in.IsNull() {
-				in.Skip()
-				out.Irqs = nil
-			} else {
-				in.Delim('[')
-				if out.Irqs == nil {
-					if !in.IsDelim(']') {
-						out.Irqs = make([]uint32, 0, 16)
-					} else {
-						out.Irqs = []uint32{}
-					}
-				} else {
-					out.Irqs = (out.Irqs)[:0]
-				}
-				for !in.IsDelim(']') {
-					var v26 uint32
-					if in.IsNull() {
-						in.Skip()
-					} else {
-						v26 = uint32(in.Uint32())
-					}
-					out.Irqs = append(out.Irqs, v26)
-					in.WantComma()
-				}
-				in.Delim(']')
-			}
-		default:
-			in.AddError(&jlexer.LexerError{
-				Offset: in.GetPos(),
-				Reason: "unknown field",
-				Data:   key,
-			})
-		}
-		in.WantComma()
-	}
-	in.Delim('}')
-	if isTopLevel {
-		in.Consumed()
-	}
-}
-func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo17(out *jwriter.Writer, in specs_go.HWConfig) {
-	out.RawByte('{')
-	first := true
-	_ = first
-	if in.DeviceTree != "" {
-		const prefix string = ",\"deviceTree\":"
-		first = false
-		out.RawString(prefix[1:])
-		out.String(string(in.DeviceTree))
-	}
-	if in.VCPUs != nil {
-		const prefix string = ",\"vcpus\":"
-		if first {
-			first = false
-			out.RawString(prefix[1:])
-		} else {
-			out.RawString(prefix)
-		}
-		out.Uint32(uint32(*in.VCPUs))
-	}
-	if in.Memory != nil {
-		const prefix string = ",\"memory\":"
-		if first {
-			first = false
-			out.RawString(prefix[1:])
-		} else {
-			out.RawString(prefix)
-		}
-		out.Uint64(uint64(*in.Memory))
-	}
-	if len(in.DtDevs) != 0 {
-		const prefix string = ",\"dtdevs\":"
-		if first {
-			first = false
-			out.RawString(prefix[1:])
-		} else {
-			out.RawString(prefix)
-		}
-		{
-			out.RawByte('[')
-			for v27, v28 := range in.DtDevs {
-				if v27 > 0 {
-					out.RawByte(',')
-				}
-				out.String(string(v28))
-			}
-			out.RawByte(']')
-		}
-	}
-	if len(in.IOMems) != 0 {
-		const prefix string = ",\"iomems\":"
-		if first {
-			first = false
-			out.RawString(prefix[1:])
-		} else {
-			out.RawString(prefix)
-		}
-		{
-			out.RawByte('[')
-			for v29, v30 := range in.IOMems {
-				if v29 > 0 {
-					out.RawByte(',')
-				}
-				easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo18(out, v30)
-			}
-			out.RawByte(']')
-		}
-	}
-	if len(in.Irqs) != 0 {
-		const prefix string = ",\"irqs\":"
-		if first {
-			first = false
-			out.RawString(prefix[1:])
-		} else {
-			out.RawString(prefix)
-		}
-		{
-			out.RawByte('[')
-			for v31, v32 := range in.Irqs {
-				if v31 > 0 {
-					out.RawByte(',')
-				}
-				out.Uint32(uint32(v32))
-			}
-			out.RawByte(']')
-		}
-	}
-	out.RawByte('}')
-}
-func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo18(in *jlexer.Lexer, out *specs_go.IOMems) {
-	isTopLevel := in.IsStart()
-	if in.IsNull() {
-		if isTopLevel {
-			in.Consumed()
-		}
-		in.Skip()
-		return
-	}
-	in.Delim('{')
-	for !in.IsDelim('}') {
-		key := in.UnsafeFieldName(false)
-		in.WantColon()
-		switch key {
-		case "firstGFN":
-			if in.IsNull() {
-				in.Skip()
-				out.FirstGFN = nil
-			} else {
-				if out.FirstGFN == nil {
-					out.FirstGFN = new(uint64)
-				}
-				if in.IsNull() {
-					in.Skip()
-				} else {
-					*out.FirstGFN = uint64(in.Uint64())
-				}
-			}
-		case "firstMFN":
-			if in.IsNull() {
-				in.Skip()
-				out.FirstMFN = nil
-			} else {
-				if out.FirstMFN == nil {
-					out.FirstMFN = new(uint64)
-				}
-				if in.IsNull() {
-					in.Skip()
-				} else {
-					*out.FirstMFN = uint64(in.Uint64())
-				}
-			}
-		case "nrMFNs":
-			if in.IsNull() {
-				in.Skip()
-				out.NrMFNs = nil
-			} else {
-				if out.NrMFNs == nil {
-					out.NrMFNs = new(uint64)
-				}
-				if in.IsNull() {
-					in.Skip()
-				} else {
-					*out.NrMFNs = uint64(in.Uint64())
-				}
-			}
-		default:
-			in.AddError(&jlexer.LexerError{
-				Offset: in.GetPos(),
-				Reason: "unknown field",
-				Data:   key,
-			})
-		}
-		in.WantComma()
-	}
-	in.Delim('}')
-	if isTopLevel {
-		in.Consumed()
-	}
-}
-func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo18(out *jwriter.Writer, in specs_go.IOMems) {
-	out.RawByte('{')
-	first := true
-	_ = first
-	if in.FirstGFN != nil {
-		const prefix string = ",\"firstGFN\":"
-		first = false
-		out.RawString(prefix[1:])
-		out.Uint64(uint64(*in.FirstGFN))
-	}
-	{
-		const prefix string = ",\"firstMFN\":"
-		if first {
-			first = false
-			out.RawString(prefix[1:])
-		} else {
-			out.RawString(prefix)
-		}
-		if in.FirstMFN == nil {
-			out.RawString("null")
-		} else {
-			out.Uint64(uint64(*in.FirstMFN))
-		}
-	}
-	{
-		const prefix string = ",\"nrMFNs\":"
-		out.RawString(prefix)
-		if in.NrMFNs == nil {
-			out.RawString("null")
-		} else {
-			out.Uint64(uint64(*in.NrMFNs))
-		}
-	}
-	out.RawByte('}')
-}
-func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo16(in *jlexer.Lexer, out *specs_go.VMImage) {
-	isTopLevel := in.IsStart()
-	if in.IsNull() {
-		if isTopLevel {
-			in.Consumed()
-		}
-		in.Skip()
-		return
-	}
-	in.Delim('{')
-	for !in.IsDelim('}') {
-		key := in.UnsafeFieldName(false)
-		in.WantColon()
-		switch key {
-		case "path":
-			if in.IsNull() {
-				in.Skip()
-			} else {
-				out.Path = string(in.String())
-			}
-		case "format":
-			if in.IsNull() {
-				in.Skip()
-			} else {
-				out.Format = string(in.String())
-			}
-		default:
-			in.AddError(&jlexer.LexerError{
-				Offset: in.GetPos(),
-				Reason: "unknown field",
-				Data:   key,
-			})
-		}
-		in.WantComma()
-	}
-	in.Delim('}')
-	if isTopLevel {
-		in.Consumed()
-	}
-}
-func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo16(out *jwriter.Writer, in specs_go.VMImage) {
-	out.RawByte('{')
-	first := true
-	_ = first
-	{
-		const prefix string = ",\"path\":"
-		out.RawString(prefix[1:])
-		out.String(string(in.Path))
-	}
-	{
-		const prefix string = ",\"format\":"
-		out.RawString(prefix)
-		out.String(string(in.Format))
-	}
-	out.RawByte('}')
-}
-func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo15(in *jlexer.Lexer, out *specs_go.VMKernel) {
-	isTopLevel := in.IsStart()
-	if in.IsNull() {
-		if isTopLevel {
-			in.Consumed()
-		}
-		in.Skip()
-		return
-	}
-	in.Delim('{')
-	for !in.IsDelim('}') {
-		key := in.UnsafeFieldName(false)
-		in.WantColon()
-		switch key {
-		case "path":
-			if in.IsNull() {
-				in.Skip()
-			} else {
-				out.Path = string(in.String())
-			}
-		case "parameters":
-			if in.IsNull() {
-				in.Skip()
-				out.Parameters = nil
-			} else {
-				in.Delim('[')
-				if out.Parameters == nil {
-					if !in.IsDelim(']') {
-						out.Parameters = make([]string, 0, 4)
-					} else {
-						out.Parameters = []string{}
-					}
-				} else {
-					out.Parameters = (out.Parameters)[:0]
-				}
-				for !in.IsDelim(']') {
-					var v33 string
-					if in.IsNull() {
-						in.Skip()
-					} else {
-						v33 = string(in.String())
-					}
-					out.Parameters = append(out.Parameters, v33)
-					in.WantComma()
-				}
-				in.Delim(']')
-			}
-		case "initrd":
-			if in.IsNull() {
-				in.Skip()
-			} else {
-				out.InitRD = string(in.String())
-			}
-		default:
-			in.AddError(&jlexer.LexerError{
-				Offset: in.GetPos(),
-				Reason: "unknown field",
-				Data:   key,
-			})
-		}
-		in.WantComma()
-	}
-	in.Delim('}')
-	if isTopLevel {
-		in.Consumed()
-	}
-}
-func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo15(out *jwriter.Writer, in specs_go.VMKernel) {
-	out.RawByte('{')
-	first := true
-	_ = first
-	{
-		const prefix string = ",\"path\":"
-		out.RawString(prefix[1:])
-		out.String(string(in.Path))
-	}
-	if len(in.Parameters) != 0 {
-		const prefix string = ",\"parameters\":"
-		out.RawString(prefix)
-		{
-			out.RawByte('[')
-			for v34, v35 := range in.Parameters {
-				if v34 > 0 {
-					out.RawByte(',')
-				}
-				out.String(string(v35))
-			}
-			out.RawByte(']')
-		}
-	}
-	if in.InitRD != "" {
-		const prefix string = ",\"initrd\":"
-		out.RawString(prefix)
-		out.String(string(in.InitRD))
-	}
-	out.RawByte('}')
-}
-func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo14(in *jlexer.Lexer, out *specs_go.VMHypervisor) {
-	isTopLevel := in.IsStart()
-	if in.IsNull() {
-		if isTopLevel {
-			in.Consumed()
-		}
-		in.Skip()
-		return
-	}
-	in.Delim('{')
-	for !in.IsDelim('}') {
-		key := in.UnsafeFieldName(false)
-		in.WantColon()
-		switch key {
-		case "path":
-			if in.IsNull() {
-				in.Skip()
-			} else {
-				out.Path = string(in.String())
-			}
-		case "parameters":
-			if in.IsNull() {
-				in.Skip()
-				out.Parameters = nil
-			} else {
-				in.Delim('[')
-				if out.Parameters == nil {
-					if !in.IsDelim(']') {
-						out.Parameters = make([]string, 0, 4)
-					} else {
-						out.Parameters = []string{}
-					}
-				} else {
-					out.Parameters = (out.Parameters)[:0]
-				}
-				for !in.IsDelim(']') {
-					var v36 string
-					if in.IsNull() {
-						in.Skip()
-					} else {
-						v36 = string(in.String())
-					}
-					out.Parameters = append(out.Parameters, v36)
-					in.WantComma()
-				}
-				in.Delim(']')
-			}
-		default:
-			in.AddError(&jlexer.LexerError{
-				Offset: in.GetPos(),
-				Reason: "unknown field",
-				Data:   key,
-			})
-		}
-		in.WantComma()
-	}
-	in.Delim('}')
-	if isTopLevel {
-		in.Consumed()
-	}
-}
-func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo14(out *jwriter.Writer, in specs_go.VMHypervisor) {
-	out.RawByte('{')
-	first := true
-	_ = first
-	{
-		const prefix string = ",\"path\":"
-		out.RawString(prefix[1:])
-		out.String(string(in.Path))
-	}
-	if len(in.Parameters) != 0 {
-		const prefix string = ",\"parameters\":"
-		out.RawString(prefix)
-		{
-			out.RawByte('[')
-			for v37, v38 := range in.Parameters {
-				if v37 > 0 {
-					out.RawByte(',')
-				}
-				out.String(string(v38))
-			}
-			out.RawByte(']')
-		}
-	}
-	out.RawByte('}')
-}
-func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo6(in *jlexer.Lexer, out *specs_go.Windows) {
-	isTopLevel := in.IsStart()
-	if in.IsNull() {
-		if isTopLevel {
-			in.Consumed()
-		}
-		in.Skip()
-		return
-	}
-	in.Delim('{')
-	for !in.IsDelim('}') {
-		key := in.UnsafeFieldName(false)
-		in.WantColon()
-		switch key {
-		case "layerFolders":
-			if in.IsNull() {
-				in.Skip()
-				out.LayerFolders = nil
-			} else {
-				in.Delim('[')
-				if out.LayerFolders == nil {
-					if !in.IsDelim(']') {
-						out.LayerFolders = make([]string, 0, 4)
-					} else {
-						out.LayerFolders = []string{}
-					}
-				} else {
-					out.LayerFolders = (out.LayerFolders)[:0]
-				}
-				for !in.IsDelim(']') {
-					var v39 string
-					if in.IsNull() {
-						in.Skip()
-					} else {
-						v39 = string(in.String())
-					}
-					out.LayerFolders = append(out.LayerFolders, v39)
-					in.WantComma()
-				}
-				in.Delim(']')
-			}
-		case "devices":
-			if in.IsNull() {
-				in.Skip()
-				out.Devices = nil
-			} else {
-				in.Delim('[')
-				if out.Devices == nil {
-					if !in.IsDelim(']') {
-						out.Devices = make([]specs_go.WindowsDevice, 0, 2)
-					} else {
-						out.Devices = []specs_go.WindowsDevice{}
-					}
-				} else {
-					out.Devices = (out.Devices)[:0]
-				}
-				for !in.IsDelim(']') {
-					var v40 specs_go.WindowsDevice
-					easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo19(in, &v40)
-					out.Devices = append(out.Devices, v40)
-					in.WantComma()
-				}
-				in.Delim(']')
-			}
-		case "resources":
-			if in.IsNull() {
-				in.Skip()
-				out.Resources = nil
-			} else {
-				if out.Resources == nil {
-					out.Resources = new(specs_go.WindowsResources)
-				}
-				easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo20(in, out.Resources)
-			}
-		case "credentialSpec":
-			if m, ok := out.CredentialSpec.(unmarshaler); ok {
-				m.UnmarshalEasyJSON(in)
-			} else if m, ok := out.CredentialSpec.(json.Unmarshaler); ok {
-				_ = m.UnmarshalJSON(in.Raw())
-			} else {
-				out.CredentialSpec = in.Interface()
-			}
-		case "servicing":
-			if in.IsNull() {
-				in.Skip()
-			} else {
-				out.Servicing = bool(in.Bool())
-			}
-		case "ignoreFlushesDuringBoot":
-			if in.IsNull() {
-				in.Skip()
-			} else {
-				out.IgnoreFlushesDuringBoot = bool(in.Bool())
-			}
-		case "hyperv":
-			if in.IsNull() {
-				in.Skip()
-				out.HyperV = nil
-			} else {
-				if out.HyperV == nil {
-					out.HyperV = new(specs_go.WindowsHyperV)
-				}
-				easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo21(in, out.HyperV)
-			}
-		case "network":
-			if in.IsNull() {
-				in.Skip()
-				out.Network = nil
-			} else {
-				if out.Network == nil {
-					out.Network = new(specs_go.WindowsNetwork)
-				}
-				easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo22(in, out.Network)
-			}
-		default:
-			in.AddError(&jlexer.LexerError{
-				Offset: in.GetPos(),
-				Reason: "unknown field",
-				Data:   key,
-			})
-		}
-		in.WantComma()
-	}
-	in.Delim('}')
-	if isTopLevel {
-		in.Consumed()
-	}
-}
-func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo6(out *jwriter.Writer, in specs_go.Windows) {
-	out.RawByte('{')
-	first := true
-	_ = first
-	{
-		const prefix string = ",\"layerFolders\":"
-		out.RawString(prefix[1:])
-		if in.LayerFolders == nil && (out.Flags&jwriter.NilSliceAsEmpty) == 0 {
-			out.RawString("null")
-		} else {
-			out.RawByte('[')
-			for v41, v42 := range in.LayerFolders {
-				if v41 > 0 {
-					out.RawByte(',')
-				}
-				out.String(string(v42))
-			}
-			out.RawByte(']')
-		}
-	}
-	if len(in.Devices) != 0 {
-		const prefix string = ",\"devices\":"
-		out.RawString(prefix)
-		{
-			out.RawByte('[')
-			for v43, v44 := range in.Devices {
-				if v43 > 0 {
-					out.RawByte(',')
-				}
-				easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo19(out, v44)
-			}
-			out.RawByte(']')
-		}
-	}
-	if in.Resources != nil {
-		const prefix string = ",\"resources\":"
-		out.RawString(prefix)
-		easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo20(out, *in.Resources)
-	}
-	if in.CredentialSpec != nil {
-		const prefix string = ",\"credentialSpec\":"
-		out.RawString(prefix)
-		if m, ok := in.CredentialSpec.(marshaler); ok {
-			m.MarshalEasyJSON(out)
-		} else if m, ok := in.CredentialSpec.(json.Marshaler); ok {
-			out.Raw(m.MarshalJSON())
-		} else {
-			out.Raw(json.Marshal(in.CredentialSpec))
-		}
-	}
-	if in.Servicing {
-		const prefix string = ",\"servicing\":"
-		out.RawString(prefix)
-		out.Bool(bool(in.Servicing))
-	}
-	if in.IgnoreFlushesDuringBoot {
-		const prefix string = ",\"ignoreFlushesDuringBoot\":"
-		out.RawString(prefix)
-		out.Bool(bool(in.IgnoreFlushesDuringBoot))
-	}
-	if in.HyperV != nil {
-		const prefix string = ",\"hyperv\":"
-		out.RawString(prefix)
-		easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo21(out, *in.HyperV)
-	}
-	if in.Network != nil {
-		const prefix string = ",\"network\":"
-		out.RawString(prefix)
-		easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo22(out, *in.Network)
-	}
-	out.RawByte('}')
-}
-func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo22(in *jlexer.Lexer, out *specs_go.WindowsNetwork) {
-	isTopLevel := in.IsStart()
-	if in.IsNull() {
-		if isTopLevel {
-			in.Consumed()
-		}
-		in.Skip()
-		return
-	}
-	in.Delim('{')
-	for !in.IsDelim('}') {
-		key := in.UnsafeFieldName(false)
-		in.WantColon()
-		switch key {
-		case "endpointList":
-			if in.IsNull() {
-				in.Skip()
-				out.EndpointList = nil
-			} else {
-				in.Delim('[')
-				if out.EndpointList == nil {
-					if !in.IsDelim(']') {
-						out.EndpointList = make([]string, 0, 4)
-					} else {
-						out.EndpointList = []string{}
-					}
-				} else {
-					out.EndpointList = (out.EndpointList)[:0]
-				}
-				for !in.IsDelim(']') {
-					var v45 string
-					if in.IsNull() {
-						in.Skip()
-					} else {
-						v45 = string(in.String())
-					}
-					out.EndpointList = append(out.EndpointList, v45)
-					in.WantComma()
-				}
-				in.Delim(']')
-			}
-		case "allowUnqualifiedDNSQuery":
-			if in.IsNull() {
-				in.Skip()
-			} else {
-				out.AllowUnqualifiedDNSQuery = bool(in.Bool())
-			}
-		case "DNSSearchList":
-			if in.IsNull() {
-				in.Skip()
-				out.DNSSearchList = nil
-			} else {
-				in.Delim('[')
-				if out.DNSSearchList == nil {
-					if !in.IsDelim(']') {
-						out.DNSSearchList = make([]string, 0, 4)
-					} else {
-						out.DNSSearchList = []string{}
-					}
-				} else {
-					out.DNSSearchList = (out.DNSSearchList)[:0]
-				}
-				for !in.IsDelim(']') {
-					var v46 string
-					if in.IsNull() {
-						in.Skip()
-					} else {
-						v46 = string(in.String())
-					}
-					out.DNSSearchList = append(out.DNSSearchList, v46)
-					in.WantComma()
-				}
-				in.Delim(']')
-			}
-		case "networkSharedContainerName":
-			if in.IsNull() {
-				in.Skip()
-			} else {
-				out.NetworkSharedContainerName = string(in.String())
-			}
-		case "networkNamespace":
-			if in.IsNull() {
-				in.Skip()
-			} else {
-				out.NetworkNamespace = string(in.String())
-			}
-		default:
-			in.AddError(&jlexer.LexerError{
-				Offset: in.GetPos(),
-				Reason: "unknown field",
-				Data:   key,
-			})
-		}
-		in.WantComma()
-	}
-	in.Delim('}')
-	if isTopLevel {
-		in.Consumed()
-	}
-}
-func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo22(out *jwriter.Writer, in specs_go.WindowsNetwork) {
-	out.RawByte('{')
-	first := true
-	_ = first
-	if len(in.EndpointList) != 0 {
-		const prefix string = ",\"endpointList\":"
-		first = false
-		out.RawString(prefix[1:])
-		{
-			out.RawByte('[')
-			for v47, v48 := range in.EndpointList {
-				if v47 > 0 {
-					out.RawByte(',')
-				}
-				out.String(string(v48))
-			}
-			out.RawByte(']')
-		}
-	}
-	if in.AllowUnqualifiedDNSQuery {
-		const prefix string = ",\"allowUnqualifiedDNSQuery\":"
-		if first {
-			first = false
-			out.RawString(prefix[1:])
-		} else {
-			out.RawString(prefix)
-		}
-		out.Bool(bool(in.AllowUnqualifiedDNSQuery))
-	}
-	if len(in.DNSSearchList) != 0 {
-		const prefix string = ",\"DNSSearchList\":"
-		if first {
-			first = false
-			out.RawString(prefix[1:])
-		} else {
-			out.RawString(prefix)
-		}
-		{
-			out.RawByte('[')
-			for v49, v50 := range in.DNSSearchList {
-				if v49 > 0 {
-					out.RawByte(',')
-				}
-				out.String(string(v50))
-			}
-			out.RawByte(']')
-		}
-	}
-	if in.NetworkSharedContainerName != "" {
-		const prefix string = ",\"networkSharedContainerName\":"
-		if first {
-			first = false
-			out.RawString(prefix[1:])
-		} else {
-			out.RawString(prefix)
-		}
-		out.String(string(in.NetworkSharedContainerName))
-	}
-	if in.NetworkNamespace != "" {
-		const prefix string = ",\"networkNamespace\":"
-		if first {
-			first = false
-			out.RawString(prefix[1:])
-		} else {
-			out.RawString(prefix)
-		}
-		out.String(string(in.NetworkNamespace))
-	}
-	out.RawByte('}')
-}
-func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo21(in *jlexer.Lexer, out *specs_go.WindowsHyperV) {
-	isTopLevel := in.IsStart()
-	if in.IsNull() {
-		if isTopLevel {
-			in.Consumed()
-		}
-		in.Skip()
-		return
-	}
-	in.Delim('{')
-	for !in.IsDelim('}') {
-		key := in.UnsafeFieldName(false)
-		in.WantColon()
-		switch key {
-		case "utilityVMPath":
-			if in.IsNull() {
-				in.Skip()
-			} else {
-				out.UtilityVMPath = string(in.String())
-			}
-		default:
-			in.AddError(&jlexer.LexerError{
-				Offset: in.GetPos(),
-				Reason: "unknown field",
-				Data:   key,
-			})
-		}
-		in.WantComma()
-	}
-	in.Delim('}')
-	if isTopLevel {
-		in.Consumed()
-	}
-}
-func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo21(out *jwriter.Writer, in specs_go.WindowsHyperV) {
-	out.RawByte('{')
-	first := true
-	_ = first
-	if in.UtilityVMPath != "" {
-		const prefix string = ",\"utilityVMPath\":"
-		first = false
-		out.RawString(prefix[1:])
-		out.String(string(in.UtilityVMPath))
-	}
-	out.RawByte('}')
-}
-func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo20(in *jlexer.Lexer, out *specs_go.WindowsResources) {
-	isTopLevel := in.IsStart()
-	if in.IsNull() {
-		if isTopLevel {
-			in.Consumed()
-		}
-		in.Skip()
-		return
-	}
-	in.Delim('{')
-	for !in.IsDelim('}') {
-		key := in.UnsafeFieldName(false)
-		in.WantColon()
-		switch key {
-		case "memory":
-			if in.IsNull() {
-				in.Skip()
-				out.Memory = nil
-			} else {
-				if out.Memory == nil {
-					out.Memory = new(specs_go.WindowsMemoryResources)
-				}
-				easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo23(in, out.Memory)
-			}
-		case "cpu":
-			if in.IsNull() {
-				in.Skip()
-				out.CPU = nil
-			} else {
-				if out.CPU == nil {
-					out.CPU = new(specs_go.WindowsCPUResources)
-				}
-				easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo24(in, out.CPU)
-			}
-		case "storage":
-			if in.IsNull() {
-				in.Skip()
-				out.Storage = nil
-			} else {
-				if out.Storage == nil {
-					out.Storage = new(specs_go.WindowsStorageResources)
-				}
-				easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo25(in, out.Storage)
-			}
-		default:
-			in.AddError(&jlexer.LexerError{
-				Offset: in.GetPos(),
-				Reason: "unknown field",
-				Data:   key,
-			})
-		}
-		in.WantComma()
-	}
-	in.Delim('}')
-	if isTopLevel {
-		in.Consumed()
-	}
-}
-func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo20(out *jwriter.Writer, in specs_go.WindowsResources) {
-	out.RawByte('{')
-	first := true
-	_ = first
-	if in.Memory != nil {
-		const prefix string = ",\"memory\":"
-		first = false
-		out.RawString(prefix[1:])
-		easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo23(out, *in.Memory)
-	}
-	if in.CPU != nil {
-		const prefix string = ",\"cpu\":"
-		if first {
-			first = false
-			out.RawString(prefix[1:])
-		} else {
-			out.RawString(prefix)
-		}
-		easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo24(out, *in.CPU)
-	}
-	if in.Storage != nil {
-		const prefix string = ",\"storage\":"
-		if first {
-			first = false
-			out.RawString(prefix[1:])
-		} else {
-			out.RawString(prefix)
-		}
-		easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo25(out, *in.Storage)
-	}
-	out.RawByte('}')
-}
-func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo25(in *jlexer.Lexer, out *specs_go.WindowsStorageResources) {
-	isTopLevel := in.IsStart()
-	if in.IsNull() {
-		if isTopLevel {
-			in.Consumed()
-		}
-		in.Skip()
-		return
-	}
-	in.Delim('{')
-	for !in.IsDelim('}') {
-		key := in.UnsafeFieldName(false)
-		in.WantColon()
-		switch key {
-		case "iops":
-			if in.IsNull() {
-				in.Skip()
-				out.Iops = nil
-			} else {
-				if out.Iops == nil {
-					out.Iops = new(uint64)
-				}
-				if in.IsNull() {
-					in.Skip()
-				} else {
-					*out.Iops = uint64(in.Uint64())
-				}
-			}
-		case "bps":
-			if in.IsNull() {
-				in.Skip()
-				out.Bps = nil
-			} else {
-				if out.Bps == nil {
-					out.Bps = new(uint64)
-				}
-				if in.IsNull() {
-					in.Skip()
-				} else {
-					*out.Bps = uint64(in.Uint64())
-				}
-			}
-		case "sandboxSize":
-			if in.IsNull() {
-				in.Skip()
-				out.SandboxSize = nil
-			} else {
-				if out.SandboxSize == nil {
-					out.SandboxSize = new(uint64)
-				}
-				if in.IsNull() {
-					in.Skip()
-				} else {
-					*out.SandboxSize = uint64(in.Uint64())
-				}
-			}
-		default:
-			in.AddError(&jlexer.LexerError{
-				Offset: in.GetPos(),
-				Reason: "unknown field",
-				Data:   key,
-			})
-		}
-		in.WantComma()
-	}
-	in.Delim('}')
-	if isTopLevel {
-		in.Consumed()
-	}
-}
-func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo25(out *jwriter.Writer, in specs_go.WindowsStorageResources) {
-	out.RawByte('{')
-	first := true
-	_ = first
-	if in.Iops != nil {
-		const prefix string = ",\"iops\":"
-		first = false
-		out.RawString(prefix[1:])
-		out.Uint64(uint64(*in.Iops))
-	}
-	if in.Bps != nil {
-		const prefix string = ",\"bps\":"
-		if first {
-			first = false
-			out.RawString(prefix[1:])
-		} else {
-			out.RawString(prefix)
-		}
-		out.Uint64(uint64(*in.Bps))
-	}
-	if in.SandboxSize != nil {
-		const prefix string = ",\"sandboxSize\":"
-		if first {
-			first = false
-			out.RawString(prefix[1:])
-		} else {
-			out.RawString(prefix)
-		}
-		out.Uint64(uint64(*in.SandboxSize))
-	}
-	out.RawByte('}')
-}
-func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo24(in *jlexer.Lexer, out *specs_go.WindowsCPUResources) {
-	isTopLevel := in.IsStart()
-	if in.IsNull() {
-		if isTopLevel {
-			in.Consumed()
-		}
-		in.Skip()
-		return
-	}
-	in.Delim('{')
-	for !in.IsDelim('}') {
-		key := in.UnsafeFieldName(false)
-		in.WantColon()
-		switch key {
-		case "count":
-			if in.IsNull() {
-				in.Skip()
-				out.Count = nil
-			} else {
-				if out.Count == nil {
-					out.Count = new(uint64)
-				}
-				if in.IsNull() {
-					in.Skip()
-				} else {
-					*out.Count = uint64(in.Uint64())
-				}
-			}
-		case "shares":
-			if in.IsNull() {
-				in.Skip()
-				out.Shares = nil
-			} else {
-				if out.Shares == nil {
-					out.Shares = new(uint16)
-				}
-				if in.IsNull() {
-					in.Skip()
-				} else {
-					*out.Shares = uint16(in.Uint16())
-				}
-			}
-		case "maximum":
-			if in.IsNull() {
-				in.Skip()
-				out.Maximum = nil
-			} else {
-				if out.Maximum == nil {
-					out.Maximum = new(uint16)
-				}
-				if in.IsNull() {
-					in.Skip()
-				} else {
-					*out.Maximum = uint16(in.Uint16())
-				}
-			}
-		case "affinity":
-			if in.IsNull() {
-				in.Skip()
-				out.Affinity = nil
-			} else {
-				in.Delim('[')
-				if out.Affinity == nil {
-					if !in.IsDelim(']') {
-						out.Affinity = make([]specs_go.WindowsCPUGroupAffinity, 0, 4)
-					} else {
-						out.Affinity = []specs_go.WindowsCPUGroupAffinity{}
-					}
-				} else {
-					out.Affinity = (out.Affinity)[:0]
-				}
-				for !in.IsDelim(']') {
-					var v51 specs_go.WindowsCPUGroupAffinity
-					easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo26(in, &v51)
-					out.Affinity = append(out.Affinity, v51)
-					in.WantComma()
-				}
-				in.Delim(']')
-			}
-		default:
-			in.AddError(&jlexer.LexerError{
-				Offset: in.GetPos(),
-				Reason: "unknown field",
-				Data:   key,
-			})
-		}
-		in.WantComma()
-	}
-	in.Delim('}')
-	if isTopLevel {
-		in.Consumed()
-	}
-}
-func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo24(out *jwriter.Writer, in specs_go.WindowsCPUResources) {
-	out.RawByte('{')
-	first := true
-	_ = first
-	if in.Count != nil {
-		const prefix string = ",\"count\":"
-		first = false
-		out.RawString(prefix[1:])
-		out.Uint64(uint64(*in.Count))
-	}
-	if in.Shares != nil {
-		const prefix string = ",\"shares\":"
-		if first {
-			first = false
-			out.RawString(prefix[1:])
-		} else {
-			out.RawString(prefix)
-		}
-		out.Uint16(uint16(*in.Shares))
-	}
-	if in.Maximum != nil {
-		const prefix string = ",\"maximum\":"
-		if first {
-			first = false
-			out.RawString(prefix[1:])
-		} else {
-			out.RawString(prefix)
-		}
-		out.Uint16(uint16(*in.Maximum))
-	}
-	if len(in.Affinity) != 0 {
-		const prefix string = ",\"affinity\":"
-		if first {
-			first = false
-			out.RawString(prefix[1:])
-		} else {
-			out.RawString(prefix)
-		}
-		{
-			out.RawByte('[')
-			for v52, v53 := range in.Affinity {
-				if v52 > 0 {
-					out.RawByte(',')
-				}
-				easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo26(out, v53)
-			}
-			out.RawByte(']')
-		}
-	}
-	out.RawByte('}')
-}
-func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo26(in *jlexer.Lexer, out *specs_go.WindowsCPUGroupAffinity) {
-	isTopLevel := in.IsStart()
-	if in.IsNull() {
-		if isTopLevel {
-			in.Consumed()
-		}
-		in.Skip()
-		return
-	}
-	in.Delim('{')
-	for !in.IsDelim('}') {
-		key := in.UnsafeFieldName(false)
-		in.WantColon()
-		switch key {
-		case "mask":
-			if in.IsNull() {
-				in.Skip()
-			} else {
-				out.Mask = uint64(in.Uint64())
-			}
-		case "group":
-			if in.IsNull() {
-				in.Skip()
-			} else {
-				out.Group = uint32(in.Uint32())
-			}
-		default:
-			in.AddError(&jlexer.LexerError{
-				Offset: in.GetPos(),
-				Reason: "unknown field",
-				Data:   key,
-			})
-		}
-		in.WantComma()
-	}
-	in.Delim('}')
-	if isTopLevel {
-		in.Consumed()
-	}
-}
-func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo26(out *jwriter.Writer, in specs_go.WindowsCPUGroupAffinity) {
-	out.RawByte('{')
-	first := true
-	_ = first
-	if in.Mask != 0 {
-		const prefix string = ",\"mask\":"
-		first = false
-		out.RawString(prefix[1:])
-		out.Uint64(uint64(in.Mask))
-	}
-	if in.Group != 0 {
-		const prefix string = ",\"group\":"
-		if first {
-			first = false
-			out.RawString(prefix[1:])
-		} else {
-			out.RawString(prefix)
-		}
-		out.Uint32(uint32(in.Group))
-	}
-	out.RawByte('}')
-}
-func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo23(in *jlexer.Lexer, out *specs_go.WindowsMemoryResources) {
-	isTopLevel := in.IsStart()
-	if in.IsNull() {
-		if isTopLevel {
-			in.Consumed()
-		}
-		in.Skip()
-		return
-	}
-	in.Delim('{')
-	for !in.IsDelim('}') {
-		key := in.UnsafeFieldName(false)
-		in.WantColon()
-		switch key {
-		case "limit":
-			if in.IsNull() {
-				in.Skip()
-				out.Limit = nil
-			} else {
-				if out.Limit == nil {
-					out.Limit = new(uint64)
-				}
-				if in.IsNull() {
-					in.Skip()
-				} else {
-					*out.Limit = uint64(in.Uint64())
-				}
-			}
-		default:
-			in.AddError(&jlexer.LexerError{
-				Offset: in.GetPos(),
-				Reason: "unknown field",
-				Data:   key,
-			})
-		}
-		in.WantComma()
-	}
-	in.Delim('}')
-	if isTopLevel {
-		in.Consumed()
-	}
-}
-func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo23(out *jwriter.Writer, in specs_go.WindowsMemoryResources) {
-	out.RawByte('{')
-	first := true
-	_ = first
-	if in.Limit != nil {
-		const prefix string = ",\"limit\":"
-		first = false
-		out.RawString(prefix[1:])
-		out.Uint64(uint64(*in.Limit))
-	}
-	out.RawByte('}')
-}
-func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo19(in *jlexer.Lexer, out *specs_go.WindowsDevice) {
-	isTopLevel := in.IsStart()
-	if in.IsNull() {
-		if isTopLevel {
-			in.Consumed()
-		}
-		in.Skip()
-		return
-	}
-	in.Delim('{')
-	for !in.IsDelim('}') {
-		key := in.UnsafeFieldName(false)
-		in.WantColon()
-		switch key {
-		case "id":
-			if in.IsNull() {
-				in.Skip()
-			} else {
-				out.ID = string(in.String())
-			}
-		case "idType":
-			if in.IsNull() {
-				in.Skip()
-			} else {
-				out.IDType = string(in.String())
-			}
-		default:
-			in.AddError(&jlexer.LexerError{
-				Offset: in.GetPos(),
-				Reason: "unknown field",
-				Data:   key,
-			})
-		}
-		in.WantComma()
-	}
-	in.Delim('}')
-	if isTopLevel {
-		in.Consumed()
-	}
-}
-func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo19(out *jwriter.Writer, in specs_go.WindowsDevice) {
-	out.RawByte('{')
-	first := true
-	_ = first
-	{
-		const prefix string = ",\"id\":"
-		out.RawString(prefix[1:])
-		out.String(string(in.ID))
-	}
-	{
-		const prefix string = ",\"idType\":"
-		out.RawString(prefix)
-		out.String(string(in.IDType))
-	}
-	out.RawByte('}')
-}
-func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo5(in *jlexer.Lexer, out *specs_go.Solaris) {
-	isTopLevel := in.IsStart()
-	if in.IsNull() {
-		if isTopLevel {
-			in.Consumed()
-		}
-		in.Skip()
-		return
-	}
-	in.Delim('{')
-	for !in.IsDelim('}') {
-		key := in.UnsafeFieldName(false)
-		in.WantColon()
-		switch key {
-		case "milestone":
-			if in.IsNull() {
-				in.Skip()
-			} else {
-				out.Milestone = string(in.String())
-			}
-		case "limitpriv":
-			if in.IsNull() {
-				in.Skip()
-			} else {
-				out.LimitPriv = string(in.String())
-			}
-		case "maxShmMemory":
-			if in.IsNull() {
-				in.Skip()
-			} else {
-				out.MaxShmMemory = string(in.String())
-			}
-		case "anet":
-			if in.IsNull() {
-				in.Skip()
-				out.Anet = nil
-			} else {
-				in.Delim('[')
-				if out.Anet == nil {
-					if !in.IsDelim(']') {
-						out.Anet = make([]specs_go.SolarisAnet, 0, 0)
-					} else {
-						out.Anet = []specs_go.SolarisAnet{}
-					}
-				} else {
-					out.Anet = (out.Anet)[:0]
-				}
-				for !in.IsDelim(']') {
-					var v54 specs_go.SolarisAnet
-					easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo27(in, &v54)
-					out.Anet = append(out.Anet, v54)
-					in.WantComma()
-				}
-				in.Delim(']')
-			}
-		case "cappedCPU":
-			if in.IsNull() {
-				in.Skip()
-				out.CappedCPU = nil
-			} else {
-				if out.CappedCPU == nil {
-					out.CappedCPU = new(specs_go.SolarisCappedCPU)
-				}
-				easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo28(in, out.CappedCPU)
-			}
-		case "cappedMemory":
-			if in.IsNull() {
-				in.Skip()
-				out.CappedMemory = nil
-			} else {
-				if out.CappedMemory == nil {
-					out.CappedMemory = new(specs_go.SolarisCappedMemory)
-				}
-				easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo29(in, out.CappedMemory)
-			}
-		default:
-			in.AddError(&jlexer.LexerError{
-				Offset: in.GetPos(),
-				Reason: "unknown field",
-				Data:   key,
-			})
-		}
-		in.WantComma()
-	}
-	in.Delim('}')
-	if isTopLevel {
-		in.Consumed()
-	}
-}
-func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo5(out *jwriter.Writer, in specs_go.Solaris) {
-	out.RawByte('{')
-	first := true
-	_ = first
-	if in.Milestone != "" {
-		const prefix string = ",\"milestone\":"
-		first = false
-		out.RawString(prefix[1:])
-		out.String(string(in.Milestone))
-	}
-	if in.LimitPriv != "" {
-		const prefix string = ",\"limitpriv\":"
-		if first {
-			first = false
-			out.RawString(prefix[1:])
-		} else {
-			out.RawString(prefix)
-		}
-		out.String(string(in.LimitPriv))
-	}
-	if in.MaxShmMemory != "" {
-		const prefix string = ",\"maxShmMemory\":"
-		if first {
-			first = false
-			out.RawString(prefix[1:])
-		} else {
-			out.RawString(prefix)
-		}
-		out.String(string(in.MaxShmMemory))
-	}
-	if len(in.Anet) != 0 {
-		const prefix string = ",\"anet\":"
-		if first {
-			first = false
-			out.RawString(prefix[1:])
-		} else {
-			out.RawString(prefix)
-		}
-		{
-			out.RawByte('[')
-			for v55, v56 := range in.Anet {
-				if v55 > 0 {
-					out.RawByte(',')
-				}
-				easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo27(out, v56)
-			}
-			out.RawByte(']')
-		}
-	}
-	if in.CappedCPU != nil {
-		const prefix string = ",\"cappedCPU\":"
-		if first {
-			first = false
-			out.RawString(prefix[1:])
-		} else {
-			out.RawString(prefix)
-		}
-		easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo28(out, *in.CappedCPU)
-	}
-	if in.CappedMemory != nil {
-		const prefix string = ",\"cappedMemory\":"
-		if first {
-			first = false
-			out.RawString(prefix[1:])
-		} else {
-			out.RawString(prefix)
-		}
-		easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo29(out, *in.CappedMemory)
-	}
-	out.RawByte('}')
-}
-func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo29(in *jlexer.Lexer, out *specs_go.SolarisCappedMemory) {
-	isTopLevel := in.IsStart()
-	if in.IsNull() {
-		if isTopLevel {
-			in.Consumed()
-		}
-		in.Skip()
-		return
-	}
-	in.Delim('{')
-	for !in.IsDelim('}') {
-		key := in.UnsafeFieldName(false)
-		in.WantColon()
-		switch key {
-		case "physical":
-			if in.IsNull() {
-				in.Skip()
-			} else {
-				out.Physical = string(in.String())
-			}
-		case "swap":
-			if in.IsNull() {
-				in.Skip()
-			} else {
-				out.Swap = string(in.String())
-			}
-		default:
-			in.AddError(&jlexer.LexerError{
-				Offset: in.GetPos(),
-				Reason: "unknown field",
-				Data:   key,
-			})
-		}
-		in.WantComma()
-	}
-	in.Delim('}')
-	if isTopLevel {
-		in.Consumed()
-	}
-}
-func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo29(out *jwriter.Writer, in specs_go.SolarisCappedMemory) {
-	out.RawByte('{')
-	first := true
-	_ = first
-	if in.Physical != "" {
-		const prefix string = ",\"physical\":"
-		first = false
-		out.RawString(prefix[1:])
-		out.String(string(in.Physical))
-	}
-	if in.Swap != "" {
-		const prefix string = ",\"swap\":"
-		if first {
-			first = false
-			out.RawString(prefix[1:])
-		} else {
-			out.RawString(prefix)
-		}
-		out.String(string(in.Swap))
-	}
-	out.RawByte('}')
-}
-func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo28(in *jlexer.Lexer, out *specs_go.SolarisCappedCPU) {
-	isTopLevel := in.IsStart()
-	if in.IsNull() {
-		if isTopLevel {
-			in.Consumed()
-		}
-		in.Skip()
-		return
-	}
-	in.Delim('{')
-	for !in.IsDelim('}') {
-		key := in.UnsafeFieldName(false)
-		in.WantColon()
-		switch key {
-		case "ncpus":
-			if in.IsNull() {
-				in.Skip()
-			} else {
-				out.Ncpus = string(in.String())
-			}
-		default:
-			in.AddError(&jlexer.LexerError{
-				Offset: in.GetPos(),
-				Reason: "unknown field",
-				Data:   key,
-			})
-		}
-		in.WantComma()
-	}
-	in.Delim('}')
-	if isTopLevel {
-		in.Consumed()
-	}
-}
-func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo28(out *jwriter.Writer, in specs_go.SolarisCappedCPU) {
-	out.RawByte('{')
-	first := true
-	_ = first
-	if in.Ncpus != "" {
-		const prefix string = ",\"ncpus\":"
-		first = false
-		out.RawString(prefix[1:])
-		out.String(string(in.Ncpus))
-	}
-	out.RawByte('}')
-}
-func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo27(in *jlexer.Lexer, out *specs_go.SolarisAnet) {
-	isTopLevel := in.IsStart()
-	if in.IsNull() {
-		if isTopLevel {
-			in.Consumed()
-		}
-		in.Skip()
-		return
-	}
-	in.Delim('{')
-	for !in.IsDelim('}') {
-		key := in.UnsafeFieldName(false)
-		in.WantColon()
-		switch key {
-		case "linkname":
-			if in.IsNull() {
-				in.Skip()
-			} else {
-				out.Linkname = string(in.String())
-			}
-		case "lowerLink":
-			if in.IsNull() {
-				in.Skip()
-			} else {
-				out.Lowerlink = string(in.String())
-			}
-		case "allowedAddress":
-			if in.IsNull() {
-				in.Skip()
-			} else {
-				out.Allowedaddr = string(in.String())
-			}
-		case "configureAllowedAddress":
-			if in.IsNull() {
-				in.Skip()
-			} else {
-				out.Configallowedaddr = string(in.String())
-			}
-		case "defrouter":
-			if in.IsNull() {
-				in.Skip()
-			} else {
-				out.Defrouter = string(in.String())
-			}
-		case "linkProtection":
-			if in.IsNull() {
-				in.Skip()
-			} else {
-				out.Linkprotection = string(in.String())
-			}
-		case "macAddress":
-			if in.IsNull() {
-				in.Skip()
-			} else {
-				out.Macaddress = string(in.String())
-			}
-		default:
-			in.AddError(&jlexer.LexerError{
-				Offset: in.GetPos(),
-				Reason: "unknown field",
-				Data:   key,
-			})
-		}
-		in.WantComma()
-	}
-	in.Delim('}')
-	if isTopLevel {
-		in.Consumed()
-	}
-}
-func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo27(out *jwriter.Writer, in specs_go.SolarisAnet) {
-	out.RawByte('{')
-	first := true
-	_ = first
-	if in.Linkname != "" {
-		const prefix string = ",\"linkname\":"
-		first = false
-		out.RawString(prefix[1:])
-		out.String(string(in.Linkname))
-	}
-	if in.Lowerlink != "" {
-		const prefix string = ",\"lowerLink\":"
-		if first {
-			first = false
-			out.RawString(prefix[1:])
-		} else {
-			out.RawString(prefix)
-		}
-		out.String(string(in.Lowerlink))
-	}
-	if in.Allowedaddr != "" {
-		const prefix string = ",\"allowedAddress\":"
-		if first {
-			first = false
-			out.RawString(prefix[1:])
-		} else {
-			out.RawString(prefix)
-		}
-		out.String(string(in.Allowedaddr))
-	}
-	if in.Configallowedaddr != "" {
-		const prefix string = ",\"configureAllowedAddress\":"
-		if first {
-			first = false
-			out.RawString(prefix[1:])
-		} else {
-			out.RawString(prefix)
-		}
-		out.String(string(in.Configallowedaddr))
-	}
-	if in.Defrouter != "" {
-		const prefix string = ",\"defrouter\":"
-		if first {
-			first = false
-			out.RawString(prefix[1:])
-		} else {
-			out.RawString(prefix)
-		}
-		out.String(string(in.Defrouter))
-	}
-	if in.Linkprotection != "" {
-		const prefix string = ",\"linkProtection\":"
-		if first {
-			first = false
-			out.RawString(prefix[1:])
-		} else {
-			out.RawString(prefix)
-		}
-		out.String(string(in.Linkprotection))
-	}
-	if in.Macaddress != "" {
-		const prefix string = ",\"macAddress\":"
-		if first {
-			first = false
-			out.RawString(prefix[1:])
-		} else {
-			out.RawString(prefix)
-		}
-		out.String(string(in.Macaddress))
-	}
-	out.RawByte('}')
 }
 func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo4(in *jlexer.Lexer, out *specs_go.Linux) {
 	isTopLevel := in.IsStart()
@@ -3180,9 +279,9 @@ func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo4(in *jlexer
 					out.UIDMappings = (out.UIDMappings)[:0]
 				}
 				for !in.IsDelim(']') {
-					var v57 specs_go.LinuxIDMapping
-					easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo30(in, &v57)
-					out.UIDMappings = append(out.UIDMappings, v57)
+					var v6 specs_go.LinuxIDMapping
+					easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo5(in, &v6)
+					out.UIDMappings = append(out.UIDMappings, v6)
 					in.WantComma()
 				}
 				in.Delim(']')
@@ -3203,9 +302,9 @@ func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo4(in *jlexer
 					out.GIDMappings = (out.GIDMappings)[:0]
 				}
 				for !in.IsDelim(']') {
-					var v58 specs_go.LinuxIDMapping
-					easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo30(in, &v58)
-					out.GIDMappings = append(out.GIDMappings, v58)
+					var v7 specs_go.LinuxIDMapping
+					easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo5(in, &v7)
+					out.GIDMappings = append(out.GIDMappings, v7)
 					in.WantComma()
 				}
 				in.Delim(']')
@@ -3223,13 +322,13 @@ func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo4(in *jlexer
 				for !in.IsDelim('}') {
 					key := string(in.String())
 					in.WantColon()
-					var v59 string
+					var v8 string
 					if in.IsNull() {
 						in.Skip()
 					} else {
-						v59 = string(in.String())
+						v8 = string(in.String())
 					}
-					(out.Sysctl)[key] = v59
+					(out.Sysctl)[key] = v8
 					in.WantComma()
 				}
 				in.Delim('}')
@@ -3242,7 +341,7 @@ func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo4(in *jlexer
 				if out.Resources == nil {
 					out.Resources = new(specs_go.LinuxResources)
 				}
-				easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo31(in, out.Resources)
+				easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo6(in, out.Resources)
 			}
 		case "cgroupsPath":
 			if in.IsNull() {
@@ -3266,9 +365,9 @@ func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo4(in *jlexer
 					out.Namespaces = (out.Namespaces)[:0]
 				}
 				for !in.IsDelim(']') {
-					var v60 specs_go.LinuxNamespace
-					easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo32(in, &v60)
-					out.Namespaces = append(out.Namespaces, v60)
+					var v9 specs_go.LinuxNamespace
+					easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo7(in, &v9)
+					out.Namespaces = append(out.Namespaces, v9)
 					in.WantComma()
 				}
 				in.Delim(']')
@@ -3289,9 +388,9 @@ func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo4(in *jlexer
 					out.Devices = (out.Devices)[:0]
 				}
 				for !in.IsDelim(']') {
-					var v61 specs_go.LinuxDevice
-					easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo33(in, &v61)
-					out.Devices = append(out.Devices, v61)
+					var v10 specs_go.LinuxDevice
+					easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo8(in, &v10)
+					out.Devices = append(out.Devices, v10)
 					in.WantComma()
 				}
 				in.Delim(']')
@@ -3309,9 +408,9 @@ func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo4(in *jlexer
 				for !in.IsDelim('}') {
 					key := string(in.String())
 					in.WantColon()
-					var v62 specs_go.LinuxNetDevice
-					easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo34(in, &v62)
-					(out.NetDevices)[key] = v62
+					var v11 specs_go.LinuxNetDevice
+					easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo9(in, &v11)
+					(out.NetDevices)[key] = v11
 					in.WantComma()
 				}
 				in.Delim('}')
@@ -3324,7 +423,7 @@ func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo4(in *jlexer
 				if out.Seccomp == nil {
 					out.Seccomp = new(specs_go.LinuxSeccomp)
 				}
-				easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo35(in, out.Seccomp)
+				easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo10(in, out.Seccomp)
 			}
 		case "rootfsPropagation":
 			if in.IsNull() {
@@ -3348,13 +447,13 @@ func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo4(in *jlexer
 					out.MaskedPaths = (out.MaskedPaths)[:0]
 				}
 				for !in.IsDelim(']') {
-					var v63 string
+					var v12 string
 					if in.IsNull() {
 						in.Skip()
 					} else {
-						v63 = string(in.String())
+						v12 = string(in.String())
 					}
-					out.MaskedPaths = append(out.MaskedPaths, v63)
+					out.MaskedPaths = append(out.MaskedPaths, v12)
 					in.WantComma()
 				}
 				in.Delim(']')
@@ -3375,13 +474,13 @@ func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo4(in *jlexer
 					out.ReadonlyPaths = (out.ReadonlyPaths)[:0]
 				}
 				for !in.IsDelim(']') {
-					var v64 string
+					var v13 string
 					if in.IsNull() {
 						in.Skip()
 					} else {
-						v64 = string(in.String())
+						v13 = string(in.String())
 					}
-					out.ReadonlyPaths = append(out.ReadonlyPaths, v64)
+					out.ReadonlyPaths = append(out.ReadonlyPaths, v13)
 					in.WantComma()
 				}
 				in.Delim(']')
@@ -3400,7 +499,7 @@ func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo4(in *jlexer
 				if out.IntelRdt == nil {
 					out.IntelRdt = new(specs_go.LinuxIntelRdt)
 				}
-				easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo36(in, out.IntelRdt)
+				easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo11(in, out.IntelRdt)
 			}
 		case "memoryPolicy":
 			if in.IsNull() {
@@ -3410,7 +509,7 @@ func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo4(in *jlexer
 				if out.MemoryPolicy == nil {
 					out.MemoryPolicy = new(specs_go.LinuxMemoryPolicy)
 				}
-				easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo37(in, out.MemoryPolicy)
+				easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo12(in, out.MemoryPolicy)
 			}
 		case "personality":
 			if in.IsNull() {
@@ -3420,7 +519,7 @@ func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo4(in *jlexer
 				if out.Personality == nil {
 					out.Personality = new(specs_go.LinuxPersonality)
 				}
-				easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo38(in, out.Personality)
+				easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo13(in, out.Personality)
 			}
 		case "timeOffsets":
 			if in.IsNull() {
@@ -3435,9 +534,9 @@ func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo4(in *jlexer
 				for !in.IsDelim('}') {
 					key := string(in.String())
 					in.WantColon()
-					var v65 specs_go.LinuxTimeOffset
-					easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo39(in, &v65)
-					(out.TimeOffsets)[key] = v65
+					var v14 specs_go.LinuxTimeOffset
+					easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo14(in, &v14)
+					(out.TimeOffsets)[key] = v14
 					in.WantComma()
 				}
 				in.Delim('}')
@@ -3466,11 +565,11 @@ func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo4(out *jwrit
 		out.RawString(prefix[1:])
 		{
 			out.RawByte('[')
-			for v66, v67 := range in.UIDMappings {
-				if v66 > 0 {
+			for v15, v16 := range in.UIDMappings {
+				if v15 > 0 {
 					out.RawByte(',')
 				}
-				easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo30(out, v67)
+				easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo5(out, v16)
 			}
 			out.RawByte(']')
 		}
@@ -3485,11 +584,11 @@ func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo4(out *jwrit
 		}
 		{
 			out.RawByte('[')
-			for v68, v69 := range in.GIDMappings {
-				if v68 > 0 {
+			for v17, v18 := range in.GIDMappings {
+				if v17 > 0 {
 					out.RawByte(',')
 				}
-				easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo30(out, v69)
+				easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo5(out, v18)
 			}
 			out.RawByte(']')
 		}
@@ -3504,16 +603,16 @@ func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo4(out *jwrit
 		}
 		{
 			out.RawByte('{')
-			v70First := true
-			for v70Name, v70Value := range in.Sysctl {
-				if v70First {
-					v70First = false
+			v19First := true
+			for v19Name, v19Value := range in.Sysctl {
+				if v19First {
+					v19First = false
 				} else {
 					out.RawByte(',')
 				}
-				out.String(string(v70Name))
+				out.String(string(v19Name))
 				out.RawByte(':')
-				out.String(string(v70Value))
+				out.String(string(v19Value))
 			}
 			out.RawByte('}')
 		}
@@ -3526,7 +625,7 @@ func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo4(out *jwrit
 		} else {
 			out.RawString(prefix)
 		}
-		easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo31(out, *in.Resources)
+		easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo6(out, *in.Resources)
 	}
 	if in.CgroupsPath != "" {
 		const prefix string = ",\"cgroupsPath\":"
@@ -3548,11 +647,11 @@ func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo4(out *jwrit
 		}
 		{
 			out.RawByte('[')
-			for v71, v72 := range in.Namespaces {
-				if v71 > 0 {
+			for v20, v21 := range in.Namespaces {
+				if v20 > 0 {
 					out.RawByte(',')
 				}
-				easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo32(out, v72)
+				easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo7(out, v21)
 			}
 			out.RawByte(']')
 		}
@@ -3567,11 +666,11 @@ func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo4(out *jwrit
 		}
 		{
 			out.RawByte('[')
-			for v73, v74 := range in.Devices {
-				if v73 > 0 {
+			for v22, v23 := range in.Devices {
+				if v22 > 0 {
 					out.RawByte(',')
 				}
-				easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo33(out, v74)
+				easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo8(out, v23)
 			}
 			out.RawByte(']')
 		}
@@ -3586,16 +685,16 @@ func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo4(out *jwrit
 		}
 		{
 			out.RawByte('{')
-			v75First := true
-			for v75Name, v75Value := range in.NetDevices {
-				if v75First {
-					v75First = false
+			v24First := true
+			for v24Name, v24Value := range in.NetDevices {
+				if v24First {
+					v24First = false
 				} else {
 					out.RawByte(',')
 				}
-				out.String(string(v75Name))
+				out.String(string(v24Name))
 				out.RawByte(':')
-				easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo34(out, v75Value)
+				easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo9(out, v24Value)
 			}
 			out.RawByte('}')
 		}
@@ -3608,7 +707,7 @@ func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo4(out *jwrit
 		} else {
 			out.RawString(prefix)
 		}
-		easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo35(out, *in.Seccomp)
+		easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo10(out, *in.Seccomp)
 	}
 	if in.RootfsPropagation != "" {
 		const prefix string = ",\"rootfsPropagation\":"
@@ -3630,11 +729,11 @@ func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo4(out *jwrit
 		}
 		{
 			out.RawByte('[')
-			for v76, v77 := range in.MaskedPaths {
-				if v76 > 0 {
+			for v25, v26 := range in.MaskedPaths {
+				if v25 > 0 {
 					out.RawByte(',')
 				}
-				out.String(string(v77))
+				out.String(string(v26))
 			}
 			out.RawByte(']')
 		}
@@ -3649,11 +748,11 @@ func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo4(out *jwrit
 		}
 		{
 			out.RawByte('[')
-			for v78, v79 := range in.ReadonlyPaths {
-				if v78 > 0 {
+			for v27, v28 := range in.ReadonlyPaths {
+				if v27 > 0 {
 					out.RawByte(',')
 				}
-				out.String(string(v79))
+				out.String(string(v28))
 			}
 			out.RawByte(']')
 		}
@@ -3676,7 +775,7 @@ func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo4(out *jwrit
 		} else {
 			out.RawString(prefix)
 		}
-		easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo36(out, *in.IntelRdt)
+		easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo11(out, *in.IntelRdt)
 	}
 	if in.MemoryPolicy != nil {
 		const prefix string = ",\"memoryPolicy\":"
@@ -3686,7 +785,7 @@ func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo4(out *jwrit
 		} else {
 			out.RawString(prefix)
 		}
-		easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo37(out, *in.MemoryPolicy)
+		easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo12(out, *in.MemoryPolicy)
 	}
 	if in.Personality != nil {
 		const prefix string = ",\"personality\":"
@@ -3696,7 +795,7 @@ func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo4(out *jwrit
 		} else {
 			out.RawString(prefix)
 		}
-		easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo38(out, *in.Personality)
+		easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo13(out, *in.Personality)
 	}
 	if len(in.TimeOffsets) != 0 {
 		const prefix string = ",\"timeOffsets\":"
@@ -3708,23 +807,23 @@ func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo4(out *jwrit
 		}
 		{
 			out.RawByte('{')
-			v80First := true
-			for v80Name, v80Value := range in.TimeOffsets {
-				if v80First {
-					v80First = false
+			v29First := true
+			for v29Name, v29Value := range in.TimeOffsets {
+				if v29First {
+					v29First = false
 				} else {
 					out.RawByte(',')
 				}
-				out.String(string(v80Name))
+				out.String(string(v29Name))
 				out.RawByte(':')
-				easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo39(out, v80Value)
+				easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo14(out, v29Value)
 			}
 			out.RawByte('}')
 		}
 	}
 	out.RawByte('}')
 }
-func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo39(in *jlexer.Lexer, out *specs_go.LinuxTimeOffset) {
+func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo14(in *jlexer.Lexer, out *specs_go.LinuxTimeOffset) {
 	isTopLevel := in.IsStart()
 	if in.IsNull() {
 		if isTopLevel {
@@ -3764,7 +863,7 @@ func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo39(in *jlexe
 		in.Consumed()
 	}
 }
-func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo39(out *jwriter.Writer, in specs_go.LinuxTimeOffset) {
+func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo14(out *jwriter.Writer, in specs_go.LinuxTimeOffset) {
 	out.RawByte('{')
 	first := true
 	_ = first
@@ -3786,7 +885,7 @@ func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo39(out *jwri
 	}
 	out.RawByte('}')
 }
-func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo38(in *jlexer.Lexer, out *specs_go.LinuxPersonality) {
+func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo13(in *jlexer.Lexer, out *specs_go.LinuxPersonality) {
 	isTopLevel := in.IsStart()
 	if in.IsNull() {
 		if isTopLevel {
@@ -3822,13 +921,13 @@ func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo38(in *jlexe
 					out.Flags = (out.Flags)[:0]
 				}
 				for !in.IsDelim(']') {
-					var v81 specs_go.LinuxPersonalityFlag
+					var v30 specs_go.LinuxPersonalityFlag
 					if in.IsNull() {
 						in.Skip()
 					} else {
-						v81 = specs_go.LinuxPersonalityFlag(in.String())
+						v30 = specs_go.LinuxPersonalityFlag(in.String())
 					}
-					out.Flags = append(out.Flags, v81)
+					out.Flags = append(out.Flags, v30)
 					in.WantComma()
 				}
 				in.Delim(']')
@@ -3847,7 +946,7 @@ func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo38(in *jlexe
 		in.Consumed()
 	}
 }
-func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo38(out *jwriter.Writer, in specs_go.LinuxPersonality) {
+func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo13(out *jwriter.Writer, in specs_go.LinuxPersonality) {
 	out.RawByte('{')
 	first := true
 	_ = first
@@ -3861,18 +960,18 @@ func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo38(out *jwri
 		out.RawString(prefix)
 		{
 			out.RawByte('[')
-			for v82, v83 := range in.Flags {
-				if v82 > 0 {
+			for v31, v32 := range in.Flags {
+				if v31 > 0 {
 					out.RawByte(',')
 				}
-				out.String(string(v83))
+				out.String(string(v32))
 			}
 			out.RawByte(']')
 		}
 	}
 	out.RawByte('}')
 }
-func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo37(in *jlexer.Lexer, out *specs_go.LinuxMemoryPolicy) {
+func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo12(in *jlexer.Lexer, out *specs_go.LinuxMemoryPolicy) {
 	isTopLevel := in.IsStart()
 	if in.IsNull() {
 		if isTopLevel {
@@ -3914,13 +1013,13 @@ func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo37(in *jlexe
 					out.Flags = (out.Flags)[:0]
 				}
 				for !in.IsDelim(']') {
-					var v84 specs_go.MemoryPolicyFlagType
+					var v33 specs_go.MemoryPolicyFlagType
 					if in.IsNull() {
 						in.Skip()
 					} else {
-						v84 = specs_go.MemoryPolicyFlagType(in.String())
+						v33 = specs_go.MemoryPolicyFlagType(in.String())
 					}
-					out.Flags = append(out.Flags, v84)
+					out.Flags = append(out.Flags, v33)
 					in.WantComma()
 				}
 				in.Delim(']')
@@ -3939,7 +1038,7 @@ func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo37(in *jlexe
 		in.Consumed()
 	}
 }
-func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo37(out *jwriter.Writer, in specs_go.LinuxMemoryPolicy) {
+func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo12(out *jwriter.Writer, in specs_go.LinuxMemoryPolicy) {
 	out.RawByte('{')
 	first := true
 	_ = first
@@ -3958,18 +1057,18 @@ func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo37(out *jwri
 		out.RawString(prefix)
 		{
 			out.RawByte('[')
-			for v85, v86 := range in.Flags {
-				if v85 > 0 {
+			for v34, v35 := range in.Flags {
+				if v34 > 0 {
 					out.RawByte(',')
 				}
-				out.String(string(v86))
+				out.String(string(v35))
 			}
 			out.RawByte(']')
 		}
 	}
 	out.RawByte('}')
 }
-func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo36(in *jlexer.Lexer, out *specs_go.LinuxIntelRdt) {
+func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo11(in *jlexer.Lexer, out *specs_go.LinuxIntelRdt) {
 	isTopLevel := in.IsStart()
 	if in.IsNull() {
 		if isTopLevel {
@@ -4005,13 +1104,13 @@ func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo36(in *jlexe
 					out.Schemata = (out.Schemata)[:0]
 				}
 				for !in.IsDelim(']') {
-					var v87 string
+					var v36 string
 					if in.IsNull() {
 						in.Skip()
 					} else {
-						v87 = string(in.String())
+						v36 = string(in.String())
 					}
-					out.Schemata = append(out.Schemata, v87)
+					out.Schemata = append(out.Schemata, v36)
 					in.WantComma()
 				}
 				in.Delim(']')
@@ -4048,7 +1147,7 @@ func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo36(in *jlexe
 		in.Consumed()
 	}
 }
-func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo36(out *jwriter.Writer, in specs_go.LinuxIntelRdt) {
+func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo11(out *jwriter.Writer, in specs_go.LinuxIntelRdt) {
 	out.RawByte('{')
 	first := true
 	_ = first
@@ -4068,11 +1167,11 @@ func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo36(out *jwri
 		}
 		{
 			out.RawByte('[')
-			for v88, v89 := range in.Schemata {
-				if v88 > 0 {
+			for v37, v38 := range in.Schemata {
+				if v37 > 0 {
 					out.RawByte(',')
 				}
-				out.String(string(v89))
+				out.String(string(v38))
 			}
 			out.RawByte(']')
 		}
@@ -4109,7 +1208,7 @@ func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo36(out *jwri
 	}
 	out.RawByte('}')
 }
-func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo35(in *jlexer.Lexer, out *specs_go.LinuxSeccomp) {
+func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo10(in *jlexer.Lexer, out *specs_go.LinuxSeccomp) {
 	isTopLevel := in.IsStart()
 	if in.IsNull() {
 		if isTopLevel {
@@ -4159,13 +1258,13 @@ func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo35(in *jlexe
 					out.Architectures = (out.Architectures)[:0]
 				}
 				for !in.IsDelim(']') {
-					var v90 specs_go.Arch
+					var v39 specs_go.Arch
 					if in.IsNull() {
 						in.Skip()
 					} else {
-						v90 = specs_go.Arch(in.String())
+						v39 = specs_go.Arch(in.String())
 					}
-					out.Architectures = append(out.Architectures, v90)
+					out.Architectures = append(out.Architectures, v39)
 					in.WantComma()
 				}
 				in.Delim(']')
@@ -4186,13 +1285,13 @@ func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo35(in *jlexe
 					out.Flags = (out.Flags)[:0]
 				}
 				for !in.IsDelim(']') {
-					var v91 specs_go.LinuxSeccompFlag
+					var v40 specs_go.LinuxSeccompFlag
 					if in.IsNull() {
 						in.Skip()
 					} else {
-						v91 = specs_go.LinuxSeccompFlag(in.String())
+						v40 = specs_go.LinuxSeccompFlag(in.String())
 					}
-					out.Flags = append(out.Flags, v91)
+					out.Flags = append(out.Flags, v40)
 					in.WantComma()
 				}
 				in.Delim(']')
@@ -4225,9 +1324,9 @@ func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo35(in *jlexe
 					out.Syscalls = (out.Syscalls)[:0]
 				}
 				for !in.IsDelim(']') {
-					var v92 specs_go.LinuxSyscall
-					easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo40(in, &v92)
-					out.Syscalls = append(out.Syscalls, v92)
+					var v41 specs_go.LinuxSyscall
+					easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo15(in, &v41)
+					out.Syscalls = append(out.Syscalls, v41)
 					in.WantComma()
 				}
 				in.Delim(']')
@@ -4246,7 +1345,7 @@ func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo35(in *jlexe
 		in.Consumed()
 	}
 }
-func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo35(out *jwriter.Writer, in specs_go.LinuxSeccomp) {
+func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo10(out *jwriter.Writer, in specs_go.LinuxSeccomp) {
 	out.RawByte('{')
 	first := true
 	_ = first
@@ -4265,11 +1364,11 @@ func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo35(out *jwri
 		out.RawString(prefix)
 		{
 			out.RawByte('[')
-			for v93, v94 := range in.Architectures {
-				if v93 > 0 {
+			for v42, v43 := range in.Architectures {
+				if v42 > 0 {
 					out.RawByte(',')
 				}
-				out.String(string(v94))
+				out.String(string(v43))
 			}
 			out.RawByte(']')
 		}
@@ -4279,11 +1378,11 @@ func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo35(out *jwri
 		out.RawString(prefix)
 		{
 			out.RawByte('[')
-			for v95, v96 := range in.Flags {
-				if v95 > 0 {
+			for v44, v45 := range in.Flags {
+				if v44 > 0 {
 					out.RawByte(',')
 				}
-				out.String(string(v96))
+				out.String(string(v45))
 			}
 			out.RawByte(']')
 		}
@@ -4303,18 +1402,18 @@ func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo35(out *jwri
 		out.RawString(prefix)
 		{
 			out.RawByte('[')
-			for v97, v98 := range in.Syscalls {
-				if v97 > 0 {
+			for v46, v47 := range in.Syscalls {
+				if v46 > 0 {
 					out.RawByte(',')
 				}
-				easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo40(out, v98)
+				easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo15(out, v47)
 			}
 			out.RawByte(']')
 		}
 	}
 	out.RawByte('}')
 }
-func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo40(in *jlexer.Lexer, out *specs_go.LinuxSyscall) {
+func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo15(in *jlexer.Lexer, out *specs_go.LinuxSyscall) {
 	isTopLevel := in.IsStart()
 	if in.IsNull() {
 		if isTopLevel {
@@ -4344,13 +1443,13 @@ func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo40(in *jlexe
 					out.Names = (out.Names)[:0]
 				}
 				for !in.IsDelim(']') {
-					var v99 string
+					var v48 string
 					if in.IsNull() {
 						in.Skip()
 					} else {
-						v99 = string(in.String())
+						v48 = string(in.String())
 					}
-					out.Names = append(out.Names, v99)
+					out.Names = append(out.Names, v48)
 					in.WantComma()
 				}
 				in.Delim(']')
@@ -4391,9 +1490,9 @@ func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo40(in *jlexe
 					out.Args = (out.Args)[:0]
 				}
 				for !in.IsDelim(']') {
-					var v100 specs_go.LinuxSeccompArg
-					easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo41(in, &v100)
-					out.Args = append(out.Args, v100)
+					var v49 specs_go.LinuxSeccompArg
+					easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo16(in, &v49)
+					out.Args = append(out.Args, v49)
 					in.WantComma()
 				}
 				in.Delim(']')
@@ -4412,7 +1511,7 @@ func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo40(in *jlexe
 		in.Consumed()
 	}
 }
-func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo40(out *jwriter.Writer, in specs_go.LinuxSyscall) {
+func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo15(out *jwriter.Writer, in specs_go.LinuxSyscall) {
 	out.RawByte('{')
 	first := true
 	_ = first
@@ -4423,11 +1522,11 @@ func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo40(out *jwri
 			out.RawString("null")
 		} else {
 			out.RawByte('[')
-			for v101, v102 := range in.Names {
-				if v101 > 0 {
+			for v50, v51 := range in.Names {
+				if v50 > 0 {
 					out.RawByte(',')
 				}
-				out.String(string(v102))
+				out.String(string(v51))
 			}
 			out.RawByte(']')
 		}
@@ -4447,18 +1546,18 @@ func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo40(out *jwri
 		out.RawString(prefix)
 		{
 			out.RawByte('[')
-			for v103, v104 := range in.Args {
-				if v103 > 0 {
+			for v52, v53 := range in.Args {
+				if v52 > 0 {
 					out.RawByte(',')
 				}
-				easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo41(out, v104)
+				easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo16(out, v53)
 			}
 			out.RawByte(']')
 		}
 	}
 	out.RawByte('}')
 }
-func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo41(in *jlexer.Lexer, out *specs_go.LinuxSeccompArg) {
+func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo16(in *jlexer.Lexer, out *specs_go.LinuxSeccompArg) {
 	isTopLevel := in.IsStart()
 	if in.IsNull() {
 		if isTopLevel {
@@ -4510,7 +1609,7 @@ func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo41(in *jlexe
 		in.Consumed()
 	}
 }
-func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo41(out *jwriter.Writer, in specs_go.LinuxSeccompArg) {
+func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo16(out *jwriter.Writer, in specs_go.LinuxSeccompArg) {
 	out.RawByte('{')
 	first := true
 	_ = first
@@ -4536,7 +1635,7 @@ func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo41(out *jwri
 	}
 	out.RawByte('}')
 }
-func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo34(in *jlexer.Lexer, out *specs_go.LinuxNetDevice) {
+func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo9(in *jlexer.Lexer, out *specs_go.LinuxNetDevice) {
 	isTopLevel := in.IsStart()
 	if in.IsNull() {
 		if isTopLevel {
@@ -4570,7 +1669,7 @@ func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo34(in *jlexe
 		in.Consumed()
 	}
 }
-func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo34(out *jwriter.Writer, in specs_go.LinuxNetDevice) {
+func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo9(out *jwriter.Writer, in specs_go.LinuxNetDevice) {
 	out.RawByte('{')
 	first := true
 	_ = first
@@ -4582,7 +1681,7 @@ func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo34(out *jwri
 	}
 	out.RawByte('}')
 }
-func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo33(in *jlexer.Lexer, out *specs_go.LinuxDevice) {
+func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo8(in *jlexer.Lexer, out *specs_go.LinuxDevice) {
 	isTopLevel := in.IsStart()
 	if in.IsNull() {
 		if isTopLevel {
@@ -4676,7 +1775,7 @@ func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo33(in *jlexe
 		in.Consumed()
 	}
 }
-func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo33(out *jwriter.Writer, in specs_go.LinuxDevice) {
+func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo8(out *jwriter.Writer, in specs_go.LinuxDevice) {
 	out.RawByte('{')
 	first := true
 	_ = first
@@ -4717,7 +1816,7 @@ func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo33(out *jwri
 	}
 	out.RawByte('}')
 }
-func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo32(in *jlexer.Lexer, out *specs_go.LinuxNamespace) {
+func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo7(in *jlexer.Lexer, out *specs_go.LinuxNamespace) {
 	isTopLevel := in.IsStart()
 	if in.IsNull() {
 		if isTopLevel {
@@ -4757,7 +1856,7 @@ func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo32(in *jlexe
 		in.Consumed()
 	}
 }
-func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo32(out *jwriter.Writer, in specs_go.LinuxNamespace) {
+func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo7(out *jwriter.Writer, in specs_go.LinuxNamespace) {
 	out.RawByte('{')
 	first := true
 	_ = first
@@ -4773,7 +1872,7 @@ func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo32(out *jwri
 	}
 	out.RawByte('}')
 }
-func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo31(in *jlexer.Lexer, out *specs_go.LinuxResources) {
+func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo6(in *jlexer.Lexer, out *specs_go.LinuxResources) {
 	isTopLevel := in.IsStart()
 	if in.IsNull() {
 		if isTopLevel {
@@ -4803,9 +1902,9 @@ func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo31(in *jlexe
 					out.Devices = (out.Devices)[:0]
 				}
 				for !in.IsDelim(']') {
-					var v105 specs_go.LinuxDeviceCgroup
-					easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo42(in, &v105)
-					out.Devices = append(out.Devices, v105)
+					var v54 specs_go.LinuxDeviceCgroup
+					easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo17(in, &v54)
+					out.Devices = append(out.Devices, v54)
 					in.WantComma()
 				}
 				in.Delim(']')
@@ -4818,7 +1917,7 @@ func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo31(in *jlexe
 				if out.Memory == nil {
 					out.Memory = new(specs_go.LinuxMemory)
 				}
-				easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo43(in, out.Memory)
+				easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo18(in, out.Memory)
 			}
 		case "cpu":
 			if in.IsNull() {
@@ -4828,7 +1927,7 @@ func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo31(in *jlexe
 				if out.CPU == nil {
 					out.CPU = new(specs_go.LinuxCPU)
 				}
-				easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo44(in, out.CPU)
+				easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo19(in, out.CPU)
 			}
 		case "pids":
 			if in.IsNull() {
@@ -4838,7 +1937,7 @@ func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo31(in *jlexe
 				if out.Pids == nil {
 					out.Pids = new(specs_go.LinuxPids)
 				}
-				easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo45(in, out.Pids)
+				easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo20(in, out.Pids)
 			}
 		case "blockIO":
 			if in.IsNull() {
@@ -4848,7 +1947,7 @@ func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo31(in *jlexe
 				if out.BlockIO == nil {
 					out.BlockIO = new(specs_go.LinuxBlockIO)
 				}
-				easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo46(in, out.BlockIO)
+				easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo21(in, out.BlockIO)
 			}
 		case "hugepageLimits":
 			if in.IsNull() {
@@ -4866,9 +1965,9 @@ func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo31(in *jlexe
 					out.HugepageLimits = (out.HugepageLimits)[:0]
 				}
 				for !in.IsDelim(']') {
-					var v106 specs_go.LinuxHugepageLimit
-					easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo47(in, &v106)
-					out.HugepageLimits = append(out.HugepageLimits, v106)
+					var v55 specs_go.LinuxHugepageLimit
+					easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo22(in, &v55)
+					out.HugepageLimits = append(out.HugepageLimits, v55)
 					in.WantComma()
 				}
 				in.Delim(']')
@@ -4881,7 +1980,7 @@ func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo31(in *jlexe
 				if out.Network == nil {
 					out.Network = new(specs_go.LinuxNetwork)
 				}
-				easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo48(in, out.Network)
+				easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo23(in, out.Network)
 			}
 		case "rdma":
 			if in.IsNull() {
@@ -4896,9 +1995,9 @@ func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo31(in *jlexe
 				for !in.IsDelim('}') {
 					key := string(in.String())
 					in.WantColon()
-					var v107 specs_go.LinuxRdma
-					easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo49(in, &v107)
-					(out.Rdma)[key] = v107
+					var v56 specs_go.LinuxRdma
+					easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo24(in, &v56)
+					(out.Rdma)[key] = v56
 					in.WantComma()
 				}
 				in.Delim('}')
@@ -4916,13 +2015,13 @@ func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo31(in *jlexe
 				for !in.IsDelim('}') {
 					key := string(in.String())
 					in.WantColon()
-					var v108 string
+					var v57 string
 					if in.IsNull() {
 						in.Skip()
 					} else {
-						v108 = string(in.String())
+						v57 = string(in.String())
 					}
-					(out.Unified)[key] = v108
+					(out.Unified)[key] = v57
 					in.WantComma()
 				}
 				in.Delim('}')
@@ -4941,7 +2040,7 @@ func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo31(in *jlexe
 		in.Consumed()
 	}
 }
-func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo31(out *jwriter.Writer, in specs_go.LinuxResources) {
+func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo6(out *jwriter.Writer, in specs_go.LinuxResources) {
 	out.RawByte('{')
 	first := true
 	_ = first
@@ -4951,11 +2050,11 @@ func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo31(out *jwri
 		out.RawString(prefix[1:])
 		{
 			out.RawByte('[')
-			for v109, v110 := range in.Devices {
-				if v109 > 0 {
+			for v58, v59 := range in.Devices {
+				if v58 > 0 {
 					out.RawByte(',')
 				}
-				easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo42(out, v110)
+				easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo17(out, v59)
 			}
 			out.RawByte(']')
 		}
@@ -4968,7 +2067,7 @@ func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo31(out *jwri
 		} else {
 			out.RawString(prefix)
 		}
-		easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo43(out, *in.Memory)
+		easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo18(out, *in.Memory)
 	}
 	if in.CPU != nil {
 		const prefix string = ",\"cpu\":"
@@ -4978,7 +2077,7 @@ func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo31(out *jwri
 		} else {
 			out.RawString(prefix)
 		}
-		easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo44(out, *in.CPU)
+		easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo19(out, *in.CPU)
 	}
 	if in.Pids != nil {
 		const prefix string = ",\"pids\":"
@@ -4988,7 +2087,7 @@ func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo31(out *jwri
 		} else {
 			out.RawString(prefix)
 		}
-		easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo45(out, *in.Pids)
+		easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo20(out, *in.Pids)
 	}
 	if in.BlockIO != nil {
 		const prefix string = ",\"blockIO\":"
@@ -4998,7 +2097,7 @@ func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo31(out *jwri
 		} else {
 			out.RawString(prefix)
 		}
-		easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo46(out, *in.BlockIO)
+		easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo21(out, *in.BlockIO)
 	}
 	if len(in.HugepageLimits) != 0 {
 		const prefix string = ",\"hugepageLimits\":"
@@ -5010,11 +2109,11 @@ func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo31(out *jwri
 		}
 		{
 			out.RawByte('[')
-			for v111, v112 := range in.HugepageLimits {
-				if v111 > 0 {
+			for v60, v61 := range in.HugepageLimits {
+				if v60 > 0 {
 					out.RawByte(',')
 				}
-				easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo47(out, v112)
+				easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo22(out, v61)
 			}
 			out.RawByte(']')
 		}
@@ -5027,7 +2126,7 @@ func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo31(out *jwri
 		} else {
 			out.RawString(prefix)
 		}
-		easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo48(out, *in.Network)
+		easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo23(out, *in.Network)
 	}
 	if len(in.Rdma) != 0 {
 		const prefix string = ",\"rdma\":"
@@ -5039,16 +2138,16 @@ func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo31(out *jwri
 		}
 		{
 			out.RawByte('{')
-			v113First := true
-			for v113Name, v113Value := range in.Rdma {
-				if v113First {
-					v113First = false
+			v62First := true
+			for v62Name, v62Value := range in.Rdma {
+				if v62First {
+					v62First = false
 				} else {
 					out.RawByte(',')
 				}
-				out.String(string(v113Name))
+				out.String(string(v62Name))
 				out.RawByte(':')
-				easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo49(out, v113Value)
+				easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo24(out, v62Value)
 			}
 			out.RawByte('}')
 		}
@@ -5063,23 +2162,23 @@ func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo31(out *jwri
 		}
 		{
 			out.RawByte('{')
-			v114First := true
-			for v114Name, v114Value := range in.Unified {
-				if v114First {
-					v114First = false
+			v63First := true
+			for v63Name, v63Value := range in.Unified {
+				if v63First {
+					v63First = false
 				} else {
 					out.RawByte(',')
 				}
-				out.String(string(v114Name))
+				out.String(string(v63Name))
 				out.RawByte(':')
-				out.String(string(v114Value))
+				out.String(string(v63Value))
 			}
 			out.RawByte('}')
 		}
 	}
 	out.RawByte('}')
 }
-func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo49(in *jlexer.Lexer, out *specs_go.LinuxRdma) {
+func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo24(in *jlexer.Lexer, out *specs_go.LinuxRdma) {
 	isTopLevel := in.IsStart()
 	if in.IsNull() {
 		if isTopLevel {
@@ -5135,7 +2234,7 @@ func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo49(in *jlexe
 		in.Consumed()
 	}
 }
-func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo49(out *jwriter.Writer, in specs_go.LinuxRdma) {
+func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo24(out *jwriter.Writer, in specs_go.LinuxRdma) {
 	out.RawByte('{')
 	first := true
 	_ = first
@@ -5157,7 +2256,7 @@ func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo49(out *jwri
 	}
 	out.RawByte('}')
 }
-func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo48(in *jlexer.Lexer, out *specs_go.LinuxNetwork) {
+func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo23(in *jlexer.Lexer, out *specs_go.LinuxNetwork) {
 	isTopLevel := in.IsStart()
 	if in.IsNull() {
 		if isTopLevel {
@@ -5201,9 +2300,9 @@ func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo48(in *jlexe
 					out.Priorities = (out.Priorities)[:0]
 				}
 				for !in.IsDelim(']') {
-					var v115 specs_go.LinuxInterfacePriority
-					easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo50(in, &v115)
-					out.Priorities = append(out.Priorities, v115)
+					var v64 specs_go.LinuxInterfacePriority
+					easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo25(in, &v64)
+					out.Priorities = append(out.Priorities, v64)
 					in.WantComma()
 				}
 				in.Delim(']')
@@ -5222,7 +2321,7 @@ func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo48(in *jlexe
 		in.Consumed()
 	}
 }
-func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo48(out *jwriter.Writer, in specs_go.LinuxNetwork) {
+func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo23(out *jwriter.Writer, in specs_go.LinuxNetwork) {
 	out.RawByte('{')
 	first := true
 	_ = first
@@ -5242,18 +2341,18 @@ func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo48(out *jwri
 		}
 		{
 			out.RawByte('[')
-			for v116, v117 := range in.Priorities {
-				if v116 > 0 {
+			for v65, v66 := range in.Priorities {
+				if v65 > 0 {
 					out.RawByte(',')
 				}
-				easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo50(out, v117)
+				easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo25(out, v66)
 			}
 			out.RawByte(']')
 		}
 	}
 	out.RawByte('}')
 }
-func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo50(in *jlexer.Lexer, out *specs_go.LinuxInterfacePriority) {
+func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo25(in *jlexer.Lexer, out *specs_go.LinuxInterfacePriority) {
 	isTopLevel := in.IsStart()
 	if in.IsNull() {
 		if isTopLevel {
@@ -5293,7 +2392,7 @@ func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo50(in *jlexe
 		in.Consumed()
 	}
 }
-func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo50(out *jwriter.Writer, in specs_go.LinuxInterfacePriority) {
+func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo25(out *jwriter.Writer, in specs_go.LinuxInterfacePriority) {
 	out.RawByte('{')
 	first := true
 	_ = first
@@ -5309,7 +2408,7 @@ func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo50(out *jwri
 	}
 	out.RawByte('}')
 }
-func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo47(in *jlexer.Lexer, out *specs_go.LinuxHugepageLimit) {
+func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo22(in *jlexer.Lexer, out *specs_go.LinuxHugepageLimit) {
 	isTopLevel := in.IsStart()
 	if in.IsNull() {
 		if isTopLevel {
@@ -5349,7 +2448,7 @@ func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo47(in *jlexe
 		in.Consumed()
 	}
 }
-func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo47(out *jwriter.Writer, in specs_go.LinuxHugepageLimit) {
+func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo22(out *jwriter.Writer, in specs_go.LinuxHugepageLimit) {
 	out.RawByte('{')
 	first := true
 	_ = first
@@ -5365,7 +2464,7 @@ func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo47(out *jwri
 	}
 	out.RawByte('}')
 }
-func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo46(in *jlexer.Lexer, out *specs_go.LinuxBlockIO) {
+func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo21(in *jlexer.Lexer, out *specs_go.LinuxBlockIO) {
 	isTopLevel := in.IsStart()
 	if in.IsNull() {
 		if isTopLevel {
@@ -5423,9 +2522,9 @@ func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo46(in *jlexe
 					out.WeightDevice = (out.WeightDevice)[:0]
 				}
 				for !in.IsDelim(']') {
-					var v118 specs_go.LinuxWeightDevice
-					easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo51(in, &v118)
-					out.WeightDevice = append(out.WeightDevice, v118)
+					var v67 specs_go.LinuxWeightDevice
+					easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo26(in, &v67)
+					out.WeightDevice = append(out.WeightDevice, v67)
 					in.WantComma()
 				}
 				in.Delim(']')
@@ -5446,9 +2545,9 @@ func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo46(in *jlexe
 					out.ThrottleReadBpsDevice = (out.ThrottleReadBpsDevice)[:0]
 				}
 				for !in.IsDelim(']') {
-					var v119 specs_go.LinuxThrottleDevice
-					easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo52(in, &v119)
-					out.ThrottleReadBpsDevice = append(out.ThrottleReadBpsDevice, v119)
+					var v68 specs_go.LinuxThrottleDevice
+					easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo27(in, &v68)
+					out.ThrottleReadBpsDevice = append(out.ThrottleReadBpsDevice, v68)
 					in.WantComma()
 				}
 				in.Delim(']')
@@ -5469,9 +2568,9 @@ func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo46(in *jlexe
 					out.ThrottleWriteBpsDevice = (out.ThrottleWriteBpsDevice)[:0]
 				}
 				for !in.IsDelim(']') {
-					var v120 specs_go.LinuxThrottleDevice
-					easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo52(in, &v120)
-					out.ThrottleWriteBpsDevice = append(out.ThrottleWriteBpsDevice, v120)
+					var v69 specs_go.LinuxThrottleDevice
+					easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo27(in, &v69)
+					out.ThrottleWriteBpsDevice = append(out.ThrottleWriteBpsDevice, v69)
 					in.WantComma()
 				}
 				in.Delim(']')
@@ -5492,9 +2591,9 @@ func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo46(in *jlexe
 					out.ThrottleReadIOPSDevice = (out.ThrottleReadIOPSDevice)[:0]
 				}
 				for !in.IsDelim(']') {
-					var v121 specs_go.LinuxThrottleDevice
-					easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo52(in, &v121)
-					out.ThrottleReadIOPSDevice = append(out.ThrottleReadIOPSDevice, v121)
+					var v70 specs_go.LinuxThrottleDevice
+					easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo27(in, &v70)
+					out.ThrottleReadIOPSDevice = append(out.ThrottleReadIOPSDevice, v70)
 					in.WantComma()
 				}
 				in.Delim(']')
@@ -5515,9 +2614,9 @@ func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo46(in *jlexe
 					out.ThrottleWriteIOPSDevice = (out.ThrottleWriteIOPSDevice)[:0]
 				}
 				for !in.IsDelim(']') {
-					var v122 specs_go.LinuxThrottleDevice
-					easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo52(in, &v122)
-					out.ThrottleWriteIOPSDevice = append(out.ThrottleWriteIOPSDevice, v122)
+					var v71 specs_go.LinuxThrottleDevice
+					easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo27(in, &v71)
+					out.ThrottleWriteIOPSDevice = append(out.ThrottleWriteIOPSDevice, v71)
 					in.WantComma()
 				}
 				in.Delim(']')
@@ -5536,7 +2635,7 @@ func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo46(in *jlexe
 		in.Consumed()
 	}
 }
-func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo46(out *jwriter.Writer, in specs_go.LinuxBlockIO) {
+func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo21(out *jwriter.Writer, in specs_go.LinuxBlockIO) {
 	out.RawByte('{')
 	first := true
 	_ = first
@@ -5566,11 +2665,11 @@ func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo46(out *jwri
 		}
 		{
 			out.RawByte('[')
-			for v123, v124 := range in.WeightDevice {
-				if v123 > 0 {
+			for v72, v73 := range in.WeightDevice {
+				if v72 > 0 {
 					out.RawByte(',')
 				}
-				easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo51(out, v124)
+				easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo26(out, v73)
 			}
 			out.RawByte(']')
 		}
@@ -5585,11 +2684,11 @@ func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo46(out *jwri
 		}
 		{
 			out.RawByte('[')
-			for v125, v126 := range in.ThrottleReadBpsDevice {
-				if v125 > 0 {
+			for v74, v75 := range in.ThrottleReadBpsDevice {
+				if v74 > 0 {
 					out.RawByte(',')
 				}
-				easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo52(out, v126)
+				easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo27(out, v75)
 			}
 			out.RawByte(']')
 		}
@@ -5604,11 +2703,11 @@ func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo46(out *jwri
 		}
 		{
 			out.RawByte('[')
-			for v127, v128 := range in.ThrottleWriteBpsDevice {
-				if v127 > 0 {
+			for v76, v77 := range in.ThrottleWriteBpsDevice {
+				if v76 > 0 {
 					out.RawByte(',')
 				}
-				easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo52(out, v128)
+				easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo27(out, v77)
 			}
 			out.RawByte(']')
 		}
@@ -5623,11 +2722,11 @@ func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo46(out *jwri
 		}
 		{
 			out.RawByte('[')
-			for v129, v130 := range in.ThrottleReadIOPSDevice {
-				if v129 > 0 {
+			for v78, v79 := range in.ThrottleReadIOPSDevice {
+				if v78 > 0 {
 					out.RawByte(',')
 				}
-				easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo52(out, v130)
+				easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo27(out, v79)
 			}
 			out.RawByte(']')
 		}
@@ -5642,18 +2741,18 @@ func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo46(out *jwri
 		}
 		{
 			out.RawByte('[')
-			for v131, v132 := range in.ThrottleWriteIOPSDevice {
-				if v131 > 0 {
+			for v80, v81 := range in.ThrottleWriteIOPSDevice {
+				if v80 > 0 {
 					out.RawByte(',')
 				}
-				easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo52(out, v132)
+				easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo27(out, v81)
 			}
 			out.RawByte(']')
 		}
 	}
 	out.RawByte('}')
 }
-func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo52(in *jlexer.Lexer, out *specs_go.LinuxThrottleDevice) {
+func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo27(in *jlexer.Lexer, out *specs_go.LinuxThrottleDevice) {
 	isTopLevel := in.IsStart()
 	if in.IsNull() {
 		if isTopLevel {
@@ -5699,7 +2798,7 @@ func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo52(in *jlexe
 		in.Consumed()
 	}
 }
-func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo52(out *jwriter.Writer, in specs_go.LinuxThrottleDevice) {
+func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo27(out *jwriter.Writer, in specs_go.LinuxThrottleDevice) {
 	out.RawByte('{')
 	first := true
 	_ = first
@@ -5720,7 +2819,7 @@ func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo52(out *jwri
 	}
 	out.RawByte('}')
 }
-func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo51(in *jlexer.Lexer, out *specs_go.LinuxWeightDevice) {
+func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo26(in *jlexer.Lexer, out *specs_go.LinuxWeightDevice) {
 	isTopLevel := in.IsStart()
 	if in.IsNull() {
 		if isTopLevel {
@@ -5788,7 +2887,7 @@ func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo51(in *jlexe
 		in.Consumed()
 	}
 }
-func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo51(out *jwriter.Writer, in specs_go.LinuxWeightDevice) {
+func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo26(out *jwriter.Writer, in specs_go.LinuxWeightDevice) {
 	out.RawByte('{')
 	first := true
 	_ = first
@@ -5825,7 +2924,7 @@ func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo51(out *jwri
 	}
 	out.RawByte('}')
 }
-func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo45(in *jlexer.Lexer, out *specs_go.LinuxPids) {
+func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo20(in *jlexer.Lexer, out *specs_go.LinuxPids) {
 	isTopLevel := in.IsStart()
 	if in.IsNull() {
 		if isTopLevel {
@@ -5867,7 +2966,7 @@ func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo45(in *jlexe
 		in.Consumed()
 	}
 }
-func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo45(out *jwriter.Writer, in specs_go.LinuxPids) {
+func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo20(out *jwriter.Writer, in specs_go.LinuxPids) {
 	out.RawByte('{')
 	first := true
 	_ = first
@@ -5879,7 +2978,7 @@ func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo45(out *jwri
 	}
 	out.RawByte('}')
 }
-func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo44(in *jlexer.Lexer, out *specs_go.LinuxCPU) {
+func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo19(in *jlexer.Lexer, out *specs_go.LinuxCPU) {
 	isTopLevel := in.IsStart()
 	if in.IsNull() {
 		if isTopLevel {
@@ -6017,7 +3116,7 @@ func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo44(in *jlexe
 		in.Consumed()
 	}
 }
-func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo44(out *jwriter.Writer, in specs_go.LinuxCPU) {
+func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo19(out *jwriter.Writer, in specs_go.LinuxCPU) {
 	out.RawByte('{')
 	first := true
 	_ = first
@@ -6109,7 +3208,7 @@ func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo44(out *jwri
 	}
 	out.RawByte('}')
 }
-func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo43(in *jlexer.Lexer, out *specs_go.LinuxMemory) {
+func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo18(in *jlexer.Lexer, out *specs_go.LinuxMemory) {
 	isTopLevel := in.IsStart()
 	if in.IsNull() {
 		if isTopLevel {
@@ -6263,7 +3362,7 @@ func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo43(in *jlexe
 		in.Consumed()
 	}
 }
-func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo43(out *jwriter.Writer, in specs_go.LinuxMemory) {
+func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo18(out *jwriter.Writer, in specs_go.LinuxMemory) {
 	out.RawByte('{')
 	first := true
 	_ = first
@@ -6355,7 +3454,7 @@ func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo43(out *jwri
 	}
 	out.RawByte('}')
 }
-func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo42(in *jlexer.Lexer, out *specs_go.LinuxDeviceCgroup) {
+func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo17(in *jlexer.Lexer, out *specs_go.LinuxDeviceCgroup) {
 	isTopLevel := in.IsStart()
 	if in.IsNull() {
 		if isTopLevel {
@@ -6429,7 +3528,7 @@ func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo42(in *jlexe
 		in.Consumed()
 	}
 }
-func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo42(out *jwriter.Writer, in specs_go.LinuxDeviceCgroup) {
+func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo17(out *jwriter.Writer, in specs_go.LinuxDeviceCgroup) {
 	out.RawByte('{')
 	first := true
 	_ = first
@@ -6460,7 +3559,7 @@ func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo42(out *jwri
 	}
 	out.RawByte('}')
 }
-func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo30(in *jlexer.Lexer, out *specs_go.LinuxIDMapping) {
+func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo5(in *jlexer.Lexer, out *specs_go.LinuxIDMapping) {
 	isTopLevel := in.IsStart()
 	if in.IsNull() {
 		if isTopLevel {
@@ -6506,7 +3605,7 @@ func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo30(in *jlexe
 		in.Consumed()
 	}
 }
-func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo30(out *jwriter.Writer, in specs_go.LinuxIDMapping) {
+func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo5(out *jwriter.Writer, in specs_go.LinuxIDMapping) {
 	out.RawByte('{')
 	first := true
 	_ = first
@@ -6557,9 +3656,9 @@ func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo3(in *jlexer
 					out.Prestart = (out.Prestart)[:0]
 				}
 				for !in.IsDelim(']') {
-					var v133 specs_go.Hook
-					easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo53(in, &v133)
-					out.Prestart = append(out.Prestart, v133)
+					var v82 specs_go.Hook
+					easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo28(in, &v82)
+					out.Prestart = append(out.Prestart, v82)
 					in.WantComma()
 				}
 				in.Delim(']')
@@ -6580,9 +3679,9 @@ func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo3(in *jlexer
 					out.CreateRuntime = (out.CreateRuntime)[:0]
 				}
 				for !in.IsDelim(']') {
-					var v134 specs_go.Hook
-					easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo53(in, &v134)
-					out.CreateRuntime = append(out.CreateRuntime, v134)
+					var v83 specs_go.Hook
+					easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo28(in, &v83)
+					out.CreateRuntime = append(out.CreateRuntime, v83)
 					in.WantComma()
 				}
 				in.Delim(']')
@@ -6603,9 +3702,9 @@ func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo3(in *jlexer
 					out.CreateContainer = (out.CreateContainer)[:0]
 				}
 				for !in.IsDelim(']') {
-					var v135 specs_go.Hook
-					easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo53(in, &v135)
-					out.CreateContainer = append(out.CreateContainer, v135)
+					var v84 specs_go.Hook
+					easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo28(in, &v84)
+					out.CreateContainer = append(out.CreateContainer, v84)
 					in.WantComma()
 				}
 				in.Delim(']')
@@ -6626,9 +3725,9 @@ func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo3(in *jlexer
 					out.StartContainer = (out.StartContainer)[:0]
 				}
 				for !in.IsDelim(']') {
-					var v136 specs_go.Hook
-					easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo53(in, &v136)
-					out.StartContainer = append(out.StartContainer, v136)
+					var v85 specs_go.Hook
+					easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo28(in, &v85)
+					out.StartContainer = append(out.StartContainer, v85)
 					in.WantComma()
 				}
 				in.Delim(']')
@@ -6649,9 +3748,9 @@ func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo3(in *jlexer
 					out.Poststart = (out.Poststart)[:0]
 				}
 				for !in.IsDelim(']') {
-					var v137 specs_go.Hook
-					easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo53(in, &v137)
-					out.Poststart = append(out.Poststart, v137)
+					var v86 specs_go.Hook
+					easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo28(in, &v86)
+					out.Poststart = append(out.Poststart, v86)
 					in.WantComma()
 				}
 				in.Delim(']')
@@ -6672,9 +3771,9 @@ func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo3(in *jlexer
 					out.Poststop = (out.Poststop)[:0]
 				}
 				for !in.IsDelim(']') {
-					var v138 specs_go.Hook
-					easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo53(in, &v138)
-					out.Poststop = append(out.Poststop, v138)
+					var v87 specs_go.Hook
+					easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo28(in, &v87)
+					out.Poststop = append(out.Poststop, v87)
 					in.WantComma()
 				}
 				in.Delim(']')
@@ -6703,11 +3802,11 @@ func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo3(out *jwrit
 		out.RawString(prefix[1:])
 		{
 			out.RawByte('[')
-			for v139, v140 := range in.Prestart {
-				if v139 > 0 {
+			for v88, v89 := range in.Prestart {
+				if v88 > 0 {
 					out.RawByte(',')
 				}
-				easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo53(out, v140)
+				easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo28(out, v89)
 			}
 			out.RawByte(']')
 		}
@@ -6722,11 +3821,11 @@ func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo3(out *jwrit
 		}
 		{
 			out.RawByte('[')
-			for v141, v142 := range in.CreateRuntime {
-				if v141 > 0 {
+			for v90, v91 := range in.CreateRuntime {
+				if v90 > 0 {
 					out.RawByte(',')
 				}
-				easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo53(out, v142)
+				easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo28(out, v91)
 			}
 			out.RawByte(']')
 		}
@@ -6741,11 +3840,11 @@ func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo3(out *jwrit
 		}
 		{
 			out.RawByte('[')
-			for v143, v144 := range in.CreateContainer {
-				if v143 > 0 {
+			for v92, v93 := range in.CreateContainer {
+				if v92 > 0 {
 					out.RawByte(',')
 				}
-				easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo53(out, v144)
+				easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo28(out, v93)
 			}
 			out.RawByte(']')
 		}
@@ -6760,11 +3859,11 @@ func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo3(out *jwrit
 		}
 		{
 			out.RawByte('[')
-			for v145, v146 := range in.StartContainer {
-				if v145 > 0 {
+			for v94, v95 := range in.StartContainer {
+				if v94 > 0 {
 					out.RawByte(',')
 				}
-				easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo53(out, v146)
+				easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo28(out, v95)
 			}
 			out.RawByte(']')
 		}
@@ -6779,11 +3878,11 @@ func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo3(out *jwrit
 		}
 		{
 			out.RawByte('[')
-			for v147, v148 := range in.Poststart {
-				if v147 > 0 {
+			for v96, v97 := range in.Poststart {
+				if v96 > 0 {
 					out.RawByte(',')
 				}
-				easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo53(out, v148)
+				easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo28(out, v97)
 			}
 			out.RawByte(']')
 		}
@@ -6798,18 +3897,18 @@ func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo3(out *jwrit
 		}
 		{
 			out.RawByte('[')
-			for v149, v150 := range in.Poststop {
-				if v149 > 0 {
+			for v98, v99 := range in.Poststop {
+				if v98 > 0 {
 					out.RawByte(',')
 				}
-				easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo53(out, v150)
+				easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo28(out, v99)
 			}
 			out.RawByte(']')
 		}
 	}
 	out.RawByte('}')
 }
-func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo53(in *jlexer.Lexer, out *specs_go.Hook) {
+func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo28(in *jlexer.Lexer, out *specs_go.Hook) {
 	isTopLevel := in.IsStart()
 	if in.IsNull() {
 		if isTopLevel {
@@ -6845,13 +3944,13 @@ func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo53(in *jlexe
 					out.Args = (out.Args)[:0]
 				}
 				for !in.IsDelim(']') {
-					var v151 string
+					var v100 string
 					if in.IsNull() {
 						in.Skip()
 					} else {
-						v151 = string(in.String())
+						v100 = string(in.String())
 					}
-					out.Args = append(out.Args, v151)
+					out.Args = append(out.Args, v100)
 					in.WantComma()
 				}
 				in.Delim(']')
@@ -6872,13 +3971,13 @@ func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo53(in *jlexe
 					out.Env = (out.Env)[:0]
 				}
 				for !in.IsDelim(']') {
-					var v152 string
+					var v101 string
 					if in.IsNull() {
 						in.Skip()
 					} else {
-						v152 = string(in.String())
+						v101 = string(in.String())
 					}
-					out.Env = append(out.Env, v152)
+					out.Env = append(out.Env, v101)
 					in.WantComma()
 				}
 				in.Delim(']')
@@ -6911,7 +4010,7 @@ func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo53(in *jlexe
 		in.Consumed()
 	}
 }
-func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo53(out *jwriter.Writer, in specs_go.Hook) {
+func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo28(out *jwriter.Writer, in specs_go.Hook) {
 	out.RawByte('{')
 	first := true
 	_ = first
@@ -6925,11 +4024,11 @@ func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo53(out *jwri
 		out.RawString(prefix)
 		{
 			out.RawByte('[')
-			for v153, v154 := range in.Args {
-				if v153 > 0 {
+			for v102, v103 := range in.Args {
+				if v102 > 0 {
 					out.RawByte(',')
 				}
-				out.String(string(v154))
+				out.String(string(v103))
 			}
 			out.RawByte(']')
 		}
@@ -6939,11 +4038,11 @@ func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo53(out *jwri
 		out.RawString(prefix)
 		{
 			out.RawByte('[')
-			for v155, v156 := range in.Env {
-				if v155 > 0 {
+			for v104, v105 := range in.Env {
+				if v104 > 0 {
 					out.RawByte(',')
 				}
-				out.String(string(v156))
+				out.String(string(v105))
 			}
 			out.RawByte(']')
 		}
@@ -7003,13 +4102,13 @@ func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo2(in *jlexer
 					out.Options = (out.Options)[:0]
 				}
 				for !in.IsDelim(']') {
-					var v157 string
+					var v106 string
 					if in.IsNull() {
 						in.Skip()
 					} else {
-						v157 = string(in.String())
+						v106 = string(in.String())
 					}
-					out.Options = append(out.Options, v157)
+					out.Options = append(out.Options, v106)
 					in.WantComma()
 				}
 				in.Delim(']')
@@ -7030,9 +4129,9 @@ func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo2(in *jlexer
 					out.UIDMappings = (out.UIDMappings)[:0]
 				}
 				for !in.IsDelim(']') {
-					var v158 specs_go.LinuxIDMapping
-					easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo30(in, &v158)
-					out.UIDMappings = append(out.UIDMappings, v158)
+					var v107 specs_go.LinuxIDMapping
+					easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo5(in, &v107)
+					out.UIDMappings = append(out.UIDMappings, v107)
 					in.WantComma()
 				}
 				in.Delim(']')
@@ -7053,9 +4152,9 @@ func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo2(in *jlexer
 					out.GIDMappings = (out.GIDMappings)[:0]
 				}
 				for !in.IsDelim(']') {
-					var v159 specs_go.LinuxIDMapping
-					easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo30(in, &v159)
-					out.GIDMappings = append(out.GIDMappings, v159)
+					var v108 specs_go.LinuxIDMapping
+					easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo5(in, &v108)
+					out.GIDMappings = append(out.GIDMappings, v108)
 					in.WantComma()
 				}
 				in.Delim(']')
@@ -7098,11 +4197,11 @@ func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo2(out *jwrit
 		out.RawString(prefix)
 		{
 			out.RawByte('[')
-			for v160, v161 := range in.Options {
-				if v160 > 0 {
+			for v109, v110 := range in.Options {
+				if v109 > 0 {
 					out.RawByte(',')
 				}
-				out.String(string(v161))
+				out.String(string(v110))
 			}
 			out.RawByte(']')
 		}
@@ -7112,11 +4211,11 @@ func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo2(out *jwrit
 		out.RawString(prefix)
 		{
 			out.RawByte('[')
-			for v162, v163 := range in.UIDMappings {
-				if v162 > 0 {
+			for v111, v112 := range in.UIDMappings {
+				if v111 > 0 {
 					out.RawByte(',')
 				}
-				easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo30(out, v163)
+				easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo5(out, v112)
 			}
 			out.RawByte(']')
 		}
@@ -7126,11 +4225,11 @@ func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo2(out *jwrit
 		out.RawString(prefix)
 		{
 			out.RawByte('[')
-			for v164, v165 := range in.GIDMappings {
-				if v164 > 0 {
+			for v113, v114 := range in.GIDMappings {
+				if v113 > 0 {
 					out.RawByte(',')
 				}
-				easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo30(out, v165)
+				easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo5(out, v114)
 			}
 			out.RawByte(']')
 		}
@@ -7221,10 +4320,10 @@ func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo(in *jlexer.
 				if out.ConsoleSize == nil {
 					out.ConsoleSize = new(specs_go.Box)
 				}
-				easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo54(in, out.ConsoleSize)
+				easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo29(in, out.ConsoleSize)
 			}
 		case "user":
-			easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo55(in, &out.User)
+			easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo30(in, &out.User)
 		case "args":
 			if in.IsNull() {
 				in.Skip()
@@ -7241,13 +4340,13 @@ func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo(in *jlexer.
 					out.Args = (out.Args)[:0]
 				}
 				for !in.IsDelim(']') {
-					var v166 string
+					var v115 string
 					if in.IsNull() {
 						in.Skip()
 					} else {
-						v166 = string(in.String())
+						v115 = string(in.String())
 					}
-					out.Args = append(out.Args, v166)
+					out.Args = append(out.Args, v115)
 					in.WantComma()
 				}
 				in.Delim(']')
@@ -7274,13 +4373,13 @@ func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo(in *jlexer.
 					out.Env = (out.Env)[:0]
 				}
 				for !in.IsDelim(']') {
-					var v167 string
+					var v116 string
 					if in.IsNull() {
 						in.Skip()
 					} else {
-						v167 = string(in.String())
+						v116 = string(in.String())
 					}
-					out.Env = append(out.Env, v167)
+					out.Env = append(out.Env, v116)
 					in.WantComma()
 				}
 				in.Delim(']')
@@ -7299,7 +4398,7 @@ func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo(in *jlexer.
 				if out.Capabilities == nil {
 					out.Capabilities = new(specs_go.LinuxCapabilities)
 				}
-				easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo56(in, out.Capabilities)
+				easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo31(in, out.Capabilities)
 			}
 		case "rlimits":
 			if in.IsNull() {
@@ -7317,9 +4416,9 @@ func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo(in *jlexer.
 					out.Rlimits = (out.Rlimits)[:0]
 				}
 				for !in.IsDelim(']') {
-					var v168 specs_go.POSIXRlimit
-					easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo57(in, &v168)
-					out.Rlimits = append(out.Rlimits, v168)
+					var v117 specs_go.POSIXRlimit
+					easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo32(in, &v117)
+					out.Rlimits = append(out.Rlimits, v117)
 					in.WantComma()
 				}
 				in.Delim(']')
@@ -7358,7 +4457,7 @@ func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo(in *jlexer.
 				if out.Scheduler == nil {
 					out.Scheduler = new(specs_go.Scheduler)
 				}
-				easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo58(in, out.Scheduler)
+				easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo33(in, out.Scheduler)
 			}
 		case "selinuxLabel":
 			if in.IsNull() {
@@ -7374,7 +4473,7 @@ func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo(in *jlexer.
 				if out.IOPriority == nil {
 					out.IOPriority = new(specs_go.LinuxIOPriority)
 				}
-				easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo59(in, out.IOPriority)
+				easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo34(in, out.IOPriority)
 			}
 		case "execCPUAffinity":
 			if in.IsNull() {
@@ -7384,7 +4483,7 @@ func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo(in *jlexer.
 				if out.ExecCPUAffinity == nil {
 					out.ExecCPUAffinity = new(specs_go.CPUAffinity)
 				}
-				easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo60(in, out.ExecCPUAffinity)
+				easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo35(in, out.ExecCPUAffinity)
 			}
 		default:
 			in.AddError(&jlexer.LexerError{
@@ -7418,7 +4517,7 @@ func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo(out *jwrite
 		} else {
 			out.RawString(prefix)
 		}
-		easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo54(out, *in.ConsoleSize)
+		easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo29(out, *in.ConsoleSize)
 	}
 	{
 		const prefix string = ",\"user\":"
@@ -7428,18 +4527,18 @@ func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo(out *jwrite
 		} else {
 			out.RawString(prefix)
 		}
-		easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo55(out, in.User)
+		easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo30(out, in.User)
 	}
 	if len(in.Args) != 0 {
 		const prefix string = ",\"args\":"
 		out.RawString(prefix)
 		{
 			out.RawByte('[')
-			for v169, v170 := range in.Args {
-				if v169 > 0 {
+			for v118, v119 := range in.Args {
+				if v118 > 0 {
 					out.RawByte(',')
 				}
-				out.String(string(v170))
+				out.String(string(v119))
 			}
 			out.RawByte(']')
 		}
@@ -7454,11 +4553,11 @@ func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo(out *jwrite
 		out.RawString(prefix)
 		{
 			out.RawByte('[')
-			for v171, v172 := range in.Env {
-				if v171 > 0 {
+			for v120, v121 := range in.Env {
+				if v120 > 0 {
 					out.RawByte(',')
 				}
-				out.String(string(v172))
+				out.String(string(v121))
 			}
 			out.RawByte(']')
 		}
@@ -7471,18 +4570,18 @@ func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo(out *jwrite
 	if in.Capabilities != nil {
 		const prefix string = ",\"capabilities\":"
 		out.RawString(prefix)
-		easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo56(out, *in.Capabilities)
+		easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo31(out, *in.Capabilities)
 	}
 	if len(in.Rlimits) != 0 {
 		const prefix string = ",\"rlimits\":"
 		out.RawString(prefix)
 		{
 			out.RawByte('[')
-			for v173, v174 := range in.Rlimits {
-				if v173 > 0 {
+			for v122, v123 := range in.Rlimits {
+				if v122 > 0 {
 					out.RawByte(',')
 				}
-				easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo57(out, v174)
+				easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo32(out, v123)
 			}
 			out.RawByte(']')
 		}
@@ -7505,7 +4604,7 @@ func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo(out *jwrite
 	if in.Scheduler != nil {
 		const prefix string = ",\"scheduler\":"
 		out.RawString(prefix)
-		easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo58(out, *in.Scheduler)
+		easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo33(out, *in.Scheduler)
 	}
 	if in.SelinuxLabel != "" {
 		const prefix string = ",\"selinuxLabel\":"
@@ -7515,16 +4614,16 @@ func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo(out *jwrite
 	if in.IOPriority != nil {
 		const prefix string = ",\"ioPriority\":"
 		out.RawString(prefix)
-		easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo59(out, *in.IOPriority)
+		easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo34(out, *in.IOPriority)
 	}
 	if in.ExecCPUAffinity != nil {
 		const prefix string = ",\"execCPUAffinity\":"
 		out.RawString(prefix)
-		easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo60(out, *in.ExecCPUAffinity)
+		easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo35(out, *in.ExecCPUAffinity)
 	}
 	out.RawByte('}')
 }
-func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo60(in *jlexer.Lexer, out *specs_go.CPUAffinity) {
+func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo35(in *jlexer.Lexer, out *specs_go.CPUAffinity) {
 	isTopLevel := in.IsStart()
 	if in.IsNull() {
 		if isTopLevel {
@@ -7564,7 +4663,7 @@ func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo60(in *jlexe
 		in.Consumed()
 	}
 }
-func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo60(out *jwriter.Writer, in specs_go.CPUAffinity) {
+func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo35(out *jwriter.Writer, in specs_go.CPUAffinity) {
 	out.RawByte('{')
 	first := true
 	_ = first
@@ -7586,7 +4685,7 @@ func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo60(out *jwri
 	}
 	out.RawByte('}')
 }
-func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo59(in *jlexer.Lexer, out *specs_go.LinuxIOPriority) {
+func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo34(in *jlexer.Lexer, out *specs_go.LinuxIOPriority) {
 	isTopLevel := in.IsStart()
 	if in.IsNull() {
 		if isTopLevel {
@@ -7626,7 +4725,7 @@ func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo59(in *jlexe
 		in.Consumed()
 	}
 }
-func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo59(out *jwriter.Writer, in specs_go.LinuxIOPriority) {
+func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo34(out *jwriter.Writer, in specs_go.LinuxIOPriority) {
 	out.RawByte('{')
 	first := true
 	_ = first
@@ -7642,7 +4741,7 @@ func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo59(out *jwri
 	}
 	out.RawByte('}')
 }
-func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo58(in *jlexer.Lexer, out *specs_go.Scheduler) {
+func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo33(in *jlexer.Lexer, out *specs_go.Scheduler) {
 	isTopLevel := in.IsStart()
 	if in.IsNull() {
 		if isTopLevel {
@@ -7690,13 +4789,13 @@ func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo58(in *jlexe
 					out.Flags = (out.Flags)[:0]
 				}
 				for !in.IsDelim(']') {
-					var v175 specs_go.LinuxSchedulerFlag
+					var v124 specs_go.LinuxSchedulerFlag
 					if in.IsNull() {
 						in.Skip()
 					} else {
-						v175 = specs_go.LinuxSchedulerFlag(in.String())
+						v124 = specs_go.LinuxSchedulerFlag(in.String())
 					}
-					out.Flags = append(out.Flags, v175)
+					out.Flags = append(out.Flags, v124)
 					in.WantComma()
 				}
 				in.Delim(']')
@@ -7733,7 +4832,7 @@ func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo58(in *jlexe
 		in.Consumed()
 	}
 }
-func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo58(out *jwriter.Writer, in specs_go.Scheduler) {
+func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo33(out *jwriter.Writer, in specs_go.Scheduler) {
 	out.RawByte('{')
 	first := true
 	_ = first
@@ -7757,11 +4856,11 @@ func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo58(out *jwri
 		out.RawString(prefix)
 		{
 			out.RawByte('[')
-			for v176, v177 := range in.Flags {
-				if v176 > 0 {
+			for v125, v126 := range in.Flags {
+				if v125 > 0 {
 					out.RawByte(',')
 				}
-				out.String(string(v177))
+				out.String(string(v126))
 			}
 			out.RawByte(']')
 		}
@@ -7783,7 +4882,7 @@ func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo58(out *jwri
 	}
 	out.RawByte('}')
 }
-func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo57(in *jlexer.Lexer, out *specs_go.POSIXRlimit) {
+func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo32(in *jlexer.Lexer, out *specs_go.POSIXRlimit) {
 	isTopLevel := in.IsStart()
 	if in.IsNull() {
 		if isTopLevel {
@@ -7829,7 +4928,7 @@ func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo57(in *jlexe
 		in.Consumed()
 	}
 }
-func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo57(out *jwriter.Writer, in specs_go.POSIXRlimit) {
+func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo32(out *jwriter.Writer, in specs_go.POSIXRlimit) {
 	out.RawByte('{')
 	first := true
 	_ = first
@@ -7850,7 +4949,7 @@ func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo57(out *jwri
 	}
 	out.RawByte('}')
 }
-func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo56(in *jlexer.Lexer, out *specs_go.LinuxCapabilities) {
+func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo31(in *jlexer.Lexer, out *specs_go.LinuxCapabilities) {
 	isTopLevel := in.IsStart()
 	if in.IsNull() {
 		if isTopLevel {
@@ -7880,13 +4979,13 @@ func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo56(in *jlexe
 					out.Bounding = (out.Bounding)[:0]
 				}
 				for !in.IsDelim(']') {
-					var v178 string
+					var v127 string
 					if in.IsNull() {
 						in.Skip()
 					} else {
-						v178 = string(in.String())
+						v127 = string(in.String())
 					}
-					out.Bounding = append(out.Bounding, v178)
+					out.Bounding = append(out.Bounding, v127)
 					in.WantComma()
 				}
 				in.Delim(']')
@@ -7907,13 +5006,13 @@ func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo56(in *jlexe
 					out.Effective = (out.Effective)[:0]
 				}
 				for !in.IsDelim(']') {
-					var v179 string
+					var v128 string
 					if in.IsNull() {
 						in.Skip()
 					} else {
-						v179 = string(in.String())
+						v128 = string(in.String())
 					}
-					out.Effective = append(out.Effective, v179)
+					out.Effective = append(out.Effective, v128)
 					in.WantComma()
 				}
 				in.Delim(']')
@@ -7934,13 +5033,13 @@ func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo56(in *jlexe
 					out.Inheritable = (out.Inheritable)[:0]
 				}
 				for !in.IsDelim(']') {
-					var v180 string
+					var v129 string
 					if in.IsNull() {
 						in.Skip()
 					} else {
-						v180 = string(in.String())
+						v129 = string(in.String())
 					}
-					out.Inheritable = append(out.Inheritable, v180)
+					out.Inheritable = append(out.Inheritable, v129)
 					in.WantComma()
 				}
 				in.Delim(']')
@@ -7961,13 +5060,13 @@ func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo56(in *jlexe
 					out.Permitted = (out.Permitted)[:0]
 				}
 				for !in.IsDelim(']') {
-					var v181 string
+					var v130 string
 					if in.IsNull() {
 						in.Skip()
 					} else {
-						v181 = string(in.String())
+						v130 = string(in.String())
 					}
-					out.Permitted = append(out.Permitted, v181)
+					out.Permitted = append(out.Permitted, v130)
 					in.WantComma()
 				}
 				in.Delim(']')
@@ -7988,13 +5087,13 @@ func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo56(in *jlexe
 					out.Ambient = (out.Ambient)[:0]
 				}
 				for !in.IsDelim(']') {
-					var v182 string
+					var v131 string
 					if in.IsNull() {
 						in.Skip()
 					} else {
-						v182 = string(in.String())
+						v131 = string(in.String())
 					}
-					out.Ambient = append(out.Ambient, v182)
+					out.Ambient = append(out.Ambient, v131)
 					in.WantComma()
 				}
 				in.Delim(']')
@@ -8013,7 +5112,7 @@ func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo56(in *jlexe
 		in.Consumed()
 	}
 }
-func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo56(out *jwriter.Writer, in specs_go.LinuxCapabilities) {
+func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo31(out *jwriter.Writer, in specs_go.LinuxCapabilities) {
 	out.RawByte('{')
 	first := true
 	_ = first
@@ -8023,11 +5122,11 @@ func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo56(out *jwri
 		out.RawString(prefix[1:])
 		{
 			out.RawByte('[')
-			for v183, v184 := range in.Bounding {
-				if v183 > 0 {
+			for v132, v133 := range in.Bounding {
+				if v132 > 0 {
 					out.RawByte(',')
 				}
-				out.String(string(v184))
+				out.String(string(v133))
 			}
 			out.RawByte(']')
 		}
@@ -8042,11 +5141,11 @@ func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo56(out *jwri
 		}
 		{
 			out.RawByte('[')
-			for v185, v186 := range in.Effective {
-				if v185 > 0 {
+			for v134, v135 := range in.Effective {
+				if v134 > 0 {
 					out.RawByte(',')
 				}
-				out.String(string(v186))
+				out.String(string(v135))
 			}
 			out.RawByte(']')
 		}
@@ -8061,11 +5160,11 @@ func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo56(out *jwri
 		}
 		{
 			out.RawByte('[')
-			for v187, v188 := range in.Inheritable {
-				if v187 > 0 {
+			for v136, v137 := range in.Inheritable {
+				if v136 > 0 {
 					out.RawByte(',')
 				}
-				out.String(string(v188))
+				out.String(string(v137))
 			}
 			out.RawByte(']')
 		}
@@ -8080,11 +5179,11 @@ func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo56(out *jwri
 		}
 		{
 			out.RawByte('[')
-			for v189, v190 := range in.Permitted {
-				if v189 > 0 {
+			for v138, v139 := range in.Permitted {
+				if v138 > 0 {
 					out.RawByte(',')
 				}
-				out.String(string(v190))
+				out.String(string(v139))
 			}
 			out.RawByte(']')
 		}
@@ -8099,18 +5198,18 @@ func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo56(out *jwri
 		}
 		{
 			out.RawByte('[')
-			for v191, v192 := range in.Ambient {
-				if v191 > 0 {
+			for v140, v141 := range in.Ambient {
+				if v140 > 0 {
 					out.RawByte(',')
 				}
-				out.String(string(v192))
+				out.String(string(v141))
 			}
 			out.RawByte(']')
 		}
 	}
 	out.RawByte('}')
 }
-func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo55(in *jlexer.Lexer, out *specs_go.User) {
+func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo30(in *jlexer.Lexer, out *specs_go.User) {
 	isTopLevel := in.IsStart()
 	if in.IsNull() {
 		if isTopLevel {
@@ -8166,13 +5265,13 @@ func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo55(in *jlexe
 					out.AdditionalGids = (out.AdditionalGids)[:0]
 				}
 				for !in.IsDelim(']') {
-					var v193 uint32
+					var v142 uint32
 					if in.IsNull() {
 						in.Skip()
 					} else {
-						v193 = uint32(in.Uint32())
+						v142 = uint32(in.Uint32())
 					}
-					out.AdditionalGids = append(out.AdditionalGids, v193)
+					out.AdditionalGids = append(out.AdditionalGids, v142)
 					in.WantComma()
 				}
 				in.Delim(']')
@@ -8197,7 +5296,7 @@ func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo55(in *jlexe
 		in.Consumed()
 	}
 }
-func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo55(out *jwriter.Writer, in specs_go.User) {
+func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo30(out *jwriter.Writer, in specs_go.User) {
 	out.RawByte('{')
 	first := true
 	_ = first
@@ -8221,11 +5320,11 @@ func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo55(out *jwri
 		out.RawString(prefix)
 		{
 			out.RawByte('[')
-			for v194, v195 := range in.AdditionalGids {
-				if v194 > 0 {
+			for v143, v144 := range in.AdditionalGids {
+				if v143 > 0 {
 					out.RawByte(',')
 				}
-				out.Uint32(uint32(v195))
+				out.Uint32(uint32(v144))
 			}
 			out.RawByte(']')
 		}
@@ -8237,7 +5336,7 @@ func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo55(out *jwri
 	}
 	out.RawByte('}')
 }
-func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo54(in *jlexer.Lexer, out *specs_go.Box) {
+func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo29(in *jlexer.Lexer, out *specs_go.Box) {
 	isTopLevel := in.IsStart()
 	if in.IsNull() {
 		if isTopLevel {
@@ -8277,7 +5376,7 @@ func easyjsonD8198eb7DecodeGithubComOpencontainersRuntimeSpecSpecsGo54(in *jlexe
 		in.Consumed()
 	}
 }
-func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo54(out *jwriter.Writer, in specs_go.Box) {
+func easyjsonD8198eb7EncodeGithubComOpencontainersRuntimeSpecSpecsGo29(out *jwriter.Writer, in specs_go.Box) {
 	out.RawByte('{')
 	first := true
 	_ = first

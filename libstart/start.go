@@ -3,7 +3,6 @@ package libstart
 import (
 	"errors"
 	"fmt"
-	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"io"
 	"os"
 	"path/filepath"
@@ -15,6 +14,7 @@ import (
 	"github.com/lxcrun/lxcrun/libstart/atomicfile"
 	"github.com/lxcrun/lxcrun/libstart/cgroup"
 	"github.com/lxcrun/lxcrun/libstart/nsenter"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/mailru/easyjson/jwriter"
 	"io"
 	"os"
 	"reflect"
@@ -14,6 +13,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/mailru/easyjson/jwriter"
 	"golang.org/x/sys/unix"
 )
 

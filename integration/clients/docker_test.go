@@ -78,27 +78,6 @@ func dockerRuntime() string { return "test-" + rtName }
 // process pid (reapStale removes a dead run's).
 func dockerBridge(pid int) string { return fmt.Sprintf("lxccd%d", pid%1000000) }
 
-func dockerState(t testing.TB, c *client, name string) (status string, pid int, exit int) {
-	r := c.quiet(t, "inspect", "--format", "{{.State.Status}} {{.State.Pid}} {{.State.ExitCode}}", name)
-	f := strings.Fields(r.stdout)
-	if r.code != 0 || len(f) != 3 {
-		return "inspect failed: " + strings.TrimSpace(r.all()), 0, -1
-	}
-	_, _ = fmt.Sscan(f[1], &pid)
-	_, _ = fmt.Sscan(f[2], &exit)
-	return f[0], pid, exit
-}
-
-func waitDockerStatus(t testing.TB, c *client, name, want string) (pid int, exit int, ok bool) {
-	t.Helper()
-	ok = waitFor(t, name+" to be "+want, waitTimeout, func() (bool, string) {
-		var st string
-		st, pid, exit = dockerState(t, c, name)
-		return st == want, fmt.Sprintf("status %s pid %d exit %d", st, pid, exit)
-	})
-	return pid, exit, ok
-}
-
 func TestDocker(t *testing.T) {
 	requireSuite(t)
 	e := startContainerd(t, "dockerd-containerd", "", "moby")
@@ -131,7 +110,7 @@ func TestDocker(t *testing.T) {
 		if !expectExit(t, r, 0) {
 			return
 		}
-		pid, _, ok := waitDockerStatus(t, c, c1, "running")
+		pid, _, ok := waitInspectStatus(t, c, c1, "running")
 		if !ok {
 			return
 		}
@@ -159,33 +138,12 @@ func TestDocker(t *testing.T) {
 
 	scenario(t, "pause_resume", func(t *testing.T) {
 		needC1(t)
-		if expectExit(t, c.run(t, "pause", c1), 0) {
-			waitDockerStatus(t, c, c1, "paused")
-			if st := freezerState(c1pid); st != "FROZEN" {
-				t.Errorf("host freezer.state = %s, want FROZEN", st)
-			}
-		}
-		if expectExit(t, c.run(t, "unpause", c1), 0) {
-			waitDockerStatus(t, c, c1, "running")
-			if st := freezerState(c1pid); st != "THAWED" {
-				t.Errorf("host freezer.state = %s, want THAWED", st)
-			}
-		}
-		expectExit(t, c.run(t, "exec", c1, "echo", "alive"), 0, "alive")
+		checkPauseResume(t, c, c1, c1pid)
 	})
 
 	scenario(t, "kill_signal", func(t *testing.T) {
 		needC1(t)
-		if !expectExit(t, c.run(t, "kill", "-s", "USR1", c1), 0) {
-			return
-		}
-		waitFor(t, "SIGUSR1 to reach the container", waitTimeout, func() (bool, string) {
-			r := c.quiet(t, "exec", c1, "cat", "/tmp/sig")
-			return strings.Contains(r.stdout, "usr1"), r.String()
-		})
-		if st, _, _ := dockerState(t, c, c1); st != "running" {
-			t.Errorf("status after SIGUSR1 = %s, want running", st)
-		}
+		checkKillSignal(t, c, c1)
 	})
 
 	scenario(t, "update", func(t *testing.T) {
@@ -204,19 +162,19 @@ func TestDocker(t *testing.T) {
 		needC1(t)
 		cg, _ := cgroupDir(c1pid, "memory")
 		if expectExit(t, c.run(t, "stop", "-t", "10", c1), 0) {
-			if _, exit, ok := waitDockerStatus(t, c, c1, "exited"); ok && exit != 3 {
+			if _, exit, ok := waitInspectStatus(t, c, c1, "exited"); ok && exit != 3 {
 				t.Errorf("exit code after stop = %d, want 3 (the TERM trap)", exit)
 			}
 			expectGone(t, cg)
 		}
 		if expectExit(t, c.run(t, "start", c1), 0) {
-			pid, _, _ := waitDockerStatus(t, c, c1, "running")
+			pid, _, _ := waitInspectStatus(t, c, c1, "running")
 			if pid > 0 {
 				cg, _ = cgroupDir(pid, "memory")
 			}
 			waitReady(t, c1, func() result { return c.quiet(t, "exec", c1, "test", "-e", "/tmp/ready") })
 			if expectExit(t, c.run(t, "restart", "-t", "5", c1), 0) {
-				pid2, _, _ := waitDockerStatus(t, c, c1, "running")
+				pid2, _, _ := waitInspectStatus(t, c, c1, "running")
 				if pid2 == pid {
 					t.Errorf("restart kept pid %d", pid)
 				}

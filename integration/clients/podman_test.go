@@ -120,29 +120,6 @@ func (p *podmanEnv) teardown() {
 	}
 }
 
-// podmanState is "status pid exitcode" from podman inspect.
-func podmanState(t testing.TB, c *client, name string) (status string, pid int, exit int) {
-	t.Helper()
-	r := c.quiet(t, "inspect", "--format", "{{.State.Status}} {{.State.Pid}} {{.State.ExitCode}}", name)
-	f := strings.Fields(r.stdout)
-	if r.code != 0 || len(f) != 3 {
-		return "inspect failed: " + strings.TrimSpace(r.all()), 0, -1
-	}
-	_, _ = fmt.Sscan(f[1], &pid)
-	_, _ = fmt.Sscan(f[2], &exit)
-	return f[0], pid, exit
-}
-
-func waitPodmanStatus(t testing.TB, c *client, name, want string) (pid int, exit int, ok bool) {
-	t.Helper()
-	ok = waitFor(t, name+" to be "+want, waitTimeout, func() (bool, string) {
-		var st string
-		st, pid, exit = podmanState(t, c, name)
-		return st == want, fmt.Sprintf("status %s pid %d exit %d", st, pid, exit)
-	})
-	return pid, exit, ok
-}
-
 func TestPodman(t *testing.T) {
 	requireSuite(t)
 	p := podman(t)
@@ -176,7 +153,7 @@ func TestPodman(t *testing.T) {
 		if !expectExit(t, r, 0) {
 			return
 		}
-		pid, _, ok := waitPodmanStatus(t, c, c1, "running")
+		pid, _, ok := waitInspectStatus(t, c, c1, "running")
 		if !ok {
 			return
 		}
@@ -200,33 +177,12 @@ func TestPodman(t *testing.T) {
 
 	scenario(t, "pause_resume", func(t *testing.T) {
 		needC1(t)
-		if expectExit(t, c.run(t, "pause", c1), 0) {
-			waitPodmanStatus(t, c, c1, "paused")
-			if st := freezerState(c1pid); st != "FROZEN" {
-				t.Errorf("host freezer.state = %s, want FROZEN", st)
-			}
-		}
-		if expectExit(t, c.run(t, "unpause", c1), 0) {
-			waitPodmanStatus(t, c, c1, "running")
-			if st := freezerState(c1pid); st != "THAWED" {
-				t.Errorf("host freezer.state = %s, want THAWED", st)
-			}
-		}
-		expectExit(t, c.run(t, "exec", c1, "echo", "alive"), 0, "alive")
+		checkPauseResume(t, c, c1, c1pid)
 	})
 
 	scenario(t, "kill_signal", func(t *testing.T) {
 		needC1(t)
-		if !expectExit(t, c.run(t, "kill", "-s", "USR1", c1), 0) {
-			return
-		}
-		waitFor(t, "SIGUSR1 to reach the container", waitTimeout, func() (bool, string) {
-			r := c.quiet(t, "exec", c1, "cat", "/tmp/sig")
-			return strings.Contains(r.stdout, "usr1"), r.String()
-		})
-		if st, _, _ := podmanState(t, c, c1); st != "running" {
-			t.Errorf("status after SIGUSR1 = %s, want running", st)
-		}
+		checkKillSignal(t, c, c1)
 	})
 
 	scenario(t, "update", func(t *testing.T) {
@@ -246,18 +202,18 @@ func TestPodman(t *testing.T) {
 		needC1(t)
 		cg, _ := cgroupDir(c1pid, "memory")
 		if expectExit(t, c.run(t, "stop", "-t", "10", c1), 0) {
-			if _, exit, ok := waitPodmanStatus(t, c, c1, "exited"); ok && exit != 3 {
+			if _, exit, ok := waitInspectStatus(t, c, c1, "exited"); ok && exit != 3 {
 				t.Errorf("exit code after stop = %d, want 3 (the TERM trap)", exit)
 			}
 			expectGone(t, cg)
 		}
 		if expectExit(t, c.run(t, "start", c1), 0) {
-			pid, _, _ := waitPodmanStatus(t, c, c1, "running")
+			pid, _, _ := waitInspectStatus(t, c, c1, "running")
 			if pid > 0 {
 				cg, _ = cgroupDir(pid, "memory")
 			}
 			if expectExit(t, c.run(t, "restart", "-t", "5", c1), 0) {
-				pid2, _, _ := waitPodmanStatus(t, c, c1, "running")
+				pid2, _, _ := waitInspectStatus(t, c, c1, "running")
 				if pid2 == pid {
 					t.Errorf("restart kept pid %d", pid)
 				}
@@ -283,7 +239,7 @@ func TestPodman(t *testing.T) {
 		if !expectExit(t, r, 0) {
 			return
 		}
-		pid, _, ok := waitPodmanStatus(t, c, name, "running")
+		pid, _, ok := waitInspectStatus(t, c, name, "running")
 		if !ok {
 			return
 		}
@@ -295,7 +251,7 @@ func TestPodman(t *testing.T) {
 		}
 		cg, _ := cgroupDir(pid, "memory")
 		if expectExit(t, c.run(t, "stop", "-t", "10", name), 0) {
-			if _, exit, ok := waitPodmanStatus(t, c, name, "exited"); ok && exit != 3 {
+			if _, exit, ok := waitInspectStatus(t, c, name, "exited"); ok && exit != 3 {
 				t.Errorf("exit code after stop = %d, want 3 (the TERM trap)", exit)
 			}
 			expectGone(t, cg)

@@ -2,6 +2,7 @@ package cgroup
 
 import (
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/opencontainers/cgroups"
@@ -39,7 +40,7 @@ func v1Paths(inner string) (paths map[string]string, ok bool) {
 	for _, name := range v1Controllers {
 		for _, m := range mounts {
 			// GetCgroupMounts drops the "name=" of named hierarchies.
-			if hasString(m.Subsystems, strings.TrimPrefix(name, cgroups.CgroupNamePrefix)) {
+			if slices.Contains(m.Subsystems, strings.TrimPrefix(name, cgroups.CgroupNamePrefix)) {
 				paths[name] = filepath.Join(root, filepath.Base(m.Mountpoint), inner)
 				break
 			}
@@ -52,13 +53,4 @@ func v1Paths(inner string) (paths map[string]string, ok bool) {
 		paths[""] = filepath.Join(root, filepath.Base(hybridMountpoint), inner)
 	}
 	return paths, true
-}
-
-func hasString(list []string, s string) bool {
-	for _, e := range list {
-		if e == s {
-			return true
-		}
-	}
-	return false
 }

@@ -24,7 +24,8 @@
 //	                       process writes the child's pid as a framed sync
 //	                       message to FD and exits at once
 //
-// Every lxcrun process also gets a coarse timer slack here (TimerSlack).
+// Every lxcrun process also gets a coarse timer slack here (TimerSlack),
+// and its Go runtime starts with one P (RestoreEnv).
 //
 // The process makes itself non-dumpable first: it is about to be visible
 // to the container while it still runs the runtime binary (CVE-2016-9962,
